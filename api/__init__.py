@@ -1,0 +1,1 @@
+"""Fulcrum's edges: the FastAPI service, webhooks, the web console and the CLI."""

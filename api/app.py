@@ -1,0 +1,35 @@
+"""The FastAPI application factory: wires settings, database, errors and routes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from api import errors
+from api.metrics import MetricsMiddleware
+from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from api.routes import audit, health, people
+from itsm_core.db import make_engine, make_session_factory
+from itsm_core.settings import Settings
+
+ROUTERS = [health.router, people.router, audit.router]
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """An app bound to ``settings`` (and to ``engine`` when the caller already has one)."""
+    app = FastAPI(
+        title="Fulcrum",
+        version="0.1.0",
+        description="Monitoring-integrated AIOps and ITSM for hospital IT departments.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine if engine is not None else make_engine(settings.database)
+    app.state.session_factory = make_session_factory(app.state.engine)
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    # Outermost last: the request id exists before anything else runs or answers.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    return app

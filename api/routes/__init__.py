@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource; handlers parse, call one domain function, shape."""

@@ -1,0 +1,4 @@
+"""The ITIL core of Fulcrum: settings, database, CMDB, tickets, SLA, changes, audit.
+
+Nothing in here imports the other Fulcrum packages; they all import this one.
+"""

@@ -1,0 +1,1 @@
+"""The CMDB: configuration items, their typed relationships, history and impact."""

@@ -1,0 +1,63 @@
+"""Roles and what each may do. One table here decides every endpoint's access."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    SERVICE_DESK = "service_desk"
+    ENGINEER = "engineer"
+    ON_CALL = "on_call"
+    CHANGE_APPROVER = "change_approver"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    CI_READ = "ci:read"
+    CI_WRITE = "ci:write"
+    INCIDENT_READ = "incident:read"
+    INCIDENT_WRITE = "incident:write"
+    CHANGE_READ = "change:read"
+    CHANGE_WRITE = "change:write"
+    CHANGE_APPROVE = "change:approve"
+    SLA_READ = "sla:read"
+    SLA_ADMIN = "sla:admin"
+    PEOPLE_READ = "people:read"
+    PEOPLE_ADMIN = "people:admin"
+    AUDIT_READ = "audit:read"
+
+
+_READ = {
+    Permission.CI_READ,
+    Permission.INCIDENT_READ,
+    Permission.CHANGE_READ,
+    Permission.SLA_READ,
+    Permission.PEOPLE_READ,
+}
+_DESK = _READ | {Permission.INCIDENT_WRITE}
+_ENGINEER = _DESK | {Permission.CI_WRITE, Permission.CHANGE_WRITE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset(_READ),
+    Role.SERVICE_DESK: frozenset(_DESK),
+    Role.ENGINEER: frozenset(_ENGINEER),
+    Role.ON_CALL: frozenset(_ENGINEER),
+    # Approvers judge changes; they do not edit tickets or the CMDB by that role alone.
+    Role.CHANGE_APPROVER: frozenset(_READ | {Permission.CHANGE_APPROVE}),
+    Role.MANAGER: frozenset(
+        _ENGINEER | {Permission.CHANGE_APPROVE, Permission.AUDIT_READ, Permission.SLA_ADMIN}
+    ),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
+    """The union of the permissions of ``roles``."""
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)
