@@ -75,7 +75,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     if "engine" not in request.fixturenames:
         return
     eng: Engine = request.getfixturevalue("engine")
-    tables = [t for t in reversed(Base.metadata.sorted_tables)]
+    tables = list(reversed(Base.metadata.sorted_tables))
     with eng.begin() as conn:
         if eng.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in tables)

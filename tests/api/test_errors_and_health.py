@@ -9,9 +9,11 @@ ERROR_KEYS = {"type", "title", "detail", "errors", "request_id"}
 def test_health_endpoints_need_no_token(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["database"] == "ok"
+    assert ready.status_code == 200
+    assert ready.json()["database"] == "ok"
     metrics = client.get("/metrics")
-    assert metrics.status_code == 200 and "fulcrum_http_requests_total" in metrics.text
+    assert metrics.status_code == 200
+    assert "fulcrum_http_requests_total" in metrics.text
 
 
 def test_missing_and_bad_tokens_get_401_in_the_error_shape(client: TestClient) -> None:
@@ -24,7 +26,8 @@ def test_missing_and_bad_tokens_get_401_in_the_error_shape(client: TestClient) -
 
 def test_unknown_route_is_a_404_in_the_error_shape(client: TestClient, auth: TokenFactory) -> None:
     response = client.get("/api/v1/nothing-here", headers=auth(Role.VIEWER))
-    assert response.status_code == 404 and set(response.json()) == ERROR_KEYS
+    assert response.status_code == 404
+    assert set(response.json()) == ERROR_KEYS
 
 
 def test_validation_errors_are_keyed_by_field(client: TestClient, auth: TokenFactory) -> None:
@@ -48,9 +51,11 @@ def test_oversized_body_is_413(client: TestClient, auth: TokenFactory) -> None:
         content=b"x" * 2_000_000,
         headers={**auth(Role.ADMIN), "Content-Type": "application/json"},
     )
-    assert response.status_code == 413 and response.json()["type"] == "payload_too_large"
+    assert response.status_code == 413
+    assert response.json()["type"] == "payload_too_large"
 
 
 def test_bad_cursor_is_422_not_500(client: TestClient, auth: TokenFactory) -> None:
     response = client.get("/api/v1/users?cursor=!!!", headers=auth(Role.VIEWER))
-    assert response.status_code == 422 and "cursor" in response.json()["errors"]
+    assert response.status_code == 422
+    assert "cursor" in response.json()["errors"]

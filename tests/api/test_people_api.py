@@ -33,12 +33,14 @@ def test_duplicate_username_is_409(client: TestClient, auth: TokenFactory) -> No
     admin = auth(Role.ADMIN)
     client.post("/api/v1/users", json={"username": "dup"}, headers=admin)
     r = client.post("/api/v1/users", json={"username": "dup"}, headers=admin)
-    assert r.status_code == 409 and "username" in r.json()["errors"]
+    assert r.status_code == 409
+    assert "username" in r.json()["errors"]
 
 
 def test_viewer_cannot_create_users(client: TestClient, auth: TokenFactory) -> None:
     r = client.post("/api/v1/users", json={"username": "x"}, headers=auth(Role.VIEWER))
-    assert r.status_code == 403 and r.json()["type"] == "forbidden"
+    assert r.status_code == 403
+    assert r.json()["type"] == "forbidden"
 
 
 def test_audit_log_records_and_verifies(client: TestClient, auth: TokenFactory) -> None:

@@ -25,7 +25,8 @@ def _write_three(session: Session) -> None:
 def test_untouched_chain_verifies(session: Session) -> None:
     _write_three(session)
     report = audit.verify_chain(session)
-    assert report.ok and report.entries == 3
+    assert report.ok
+    assert report.entries == 3
 
 
 def test_edited_entry_is_caught(session: Session) -> None:
@@ -37,7 +38,8 @@ def test_edited_entry_is_caught(session: Session) -> None:
     )
     session.commit()
     report = audit.verify_chain(session)
-    assert not report.ok and report.first_bad_id == 2
+    assert not report.ok
+    assert report.first_bad_id == 2
 
 
 def test_rehashed_forgery_breaks_the_next_link(session: Session) -> None:
@@ -55,7 +57,8 @@ def test_deleted_entry_is_caught(session: Session) -> None:
     session.delete(session.get(AuditEntry, 2))
     session.commit()
     report = audit.verify_chain(session)
-    assert report.first_bad_id == 2 and "missing" in (report.problem or "")
+    assert report.first_bad_id == 2
+    assert "missing" in (report.problem or "")
 
 
 def test_secrets_never_reach_the_log(session: Session) -> None:
@@ -74,5 +77,8 @@ def test_secrets_never_reach_the_log(session: Session) -> None:
     )
     session.commit()
     text = str(entry.after)
-    assert "s3cret" not in text and "k3y" not in text and "pw'" not in text
-    assert entry.after is not None and entry.after["host"] == "10.0.0.1"
+    assert "s3cret" not in text
+    assert "k3y" not in text
+    assert "pw'" not in text
+    assert entry.after is not None
+    assert entry.after["host"] == "10.0.0.1"

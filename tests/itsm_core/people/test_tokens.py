@@ -16,8 +16,10 @@ def test_token_authenticates_as_its_user_and_role_only(session: Session) -> None
     issued = people.create_token(session, SYSTEM, user, Role.ENGINEER)
     session.commit()
     actor = people.authenticate(session, issued.secret)
-    assert actor.name == "li.wei" and actor.roles == {Role.ENGINEER}
-    assert actor.can(Permission.CI_WRITE) and not actor.can(Permission.CHANGE_APPROVE)
+    assert actor.name == "li.wei"
+    assert actor.roles == {Role.ENGINEER}
+    assert actor.can(Permission.CI_WRITE)
+    assert not actor.can(Permission.CHANGE_APPROVE)
 
 
 def test_only_a_hash_of_the_secret_is_stored(session: Session) -> None:
@@ -25,7 +27,8 @@ def test_only_a_hash_of_the_secret_is_stored(session: Session) -> None:
     issued = people.create_token(session, SYSTEM, user, Role.VIEWER)
     session.commit()
     stored = session.get(ApiToken, issued.token.id)
-    assert stored is not None and issued.secret not in stored.token_hash
+    assert stored is not None
+    assert issued.secret not in stored.token_hash
 
 
 def test_revoked_expired_and_unknown_tokens_are_refused(session: Session) -> None:
