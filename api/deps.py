@@ -59,4 +59,6 @@ def require(permission: Permission) -> Callable[[Actor], Actor]:
         return actor
 
     check.__name__ = f"require_{permission.replace(':', '_')}"
+    # Read by the role x endpoint test and the docs generator.
+    check.required_permission = permission  # type: ignore[attr-defined]
     return check

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from prometheus_client import Counter, Histogram
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HTTP_REQUESTS = Counter(
@@ -45,9 +44,5 @@ class MetricsMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", []):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    # The router records the matched route in the (shared) scope.
+    return str(getattr(scope.get("route"), "path", None) or "unmatched")

@@ -17,6 +17,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from itsm_core.errors import ValidationFailed
+from itsm_core.fields import MAX_DB_ID
 
 T = TypeVar("T")
 
@@ -39,7 +40,7 @@ def decode_cursor(cursor: str) -> int:
         last_id = value["id"]
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise ValidationFailed.on("cursor", "not a cursor from this API") from exc
-    if not isinstance(last_id, int) or isinstance(last_id, bool):
+    if not isinstance(last_id, int) or isinstance(last_id, bool) or not 0 < last_id <= MAX_DB_ID:
         raise ValidationFailed.on("cursor", "not a cursor from this API")
     return last_id
 

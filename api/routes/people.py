@@ -10,6 +10,7 @@ from sqlalchemy import select
 from api.deps import CurrentActor, SessionDep, require
 from api.pagination import CursorQuery, LimitQuery, Page, paginate
 from itsm_core.actor import Actor
+from itsm_core.fields import MAX_DB_ID
 from itsm_core.people import service as people
 from itsm_core.people.models import Group, User
 from itsm_core.people.roles import Permission
@@ -18,7 +19,7 @@ from itsm_core.people.schemas import GroupCreate, GroupOut, MemberAdd, UserCreat
 router = APIRouter(prefix="/api/v1", tags=["people"])
 Reader = Annotated[Actor, Depends(require(Permission.PEOPLE_READ))]
 Admin = Annotated[Actor, Depends(require(Permission.PEOPLE_ADMIN))]
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
 
 
 @router.get("/me", summary="Who the token acts as")

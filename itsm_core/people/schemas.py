@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from itsm_core.fields import DbId
 from itsm_core.people.models import Group, User
 from itsm_core.people.roles import Role
 
@@ -85,7 +86,7 @@ class GroupOut(BaseModel):
 class MemberAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: int = Field(ge=1)
+    user_id: DbId
 
 
 class WhoAmI(BaseModel):

@@ -13,7 +13,7 @@ def test_health_endpoints_need_no_token(client: TestClient) -> None:
     assert ready.json()["database"] == "ok"
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
-    assert "fulcrum_http_requests_total" in metrics.text
+    assert 'fulcrum_http_requests_total{method="GET",route="/readyz",status="200"}' in metrics.text
 
 
 def test_missing_and_bad_tokens_get_401_in_the_error_shape(client: TestClient) -> None:
