@@ -1,6 +1,7 @@
-"""Business calendars and the SLA clock.
+"""Business calendars and the SLA clock: pure, database-free code.
 
-Pure, database-free code: calendar definitions as plain data (``definition``), the
-PRC statutory holiday sources (``holiday_sources``), per-day classification with caches
-(``calendar``) and the due-time / elapsed-time functions (``clock``).
+``definition`` holds calendars as plain JSON-ready data, ``holiday_sources`` the PRC
+statutory holidays (chinese-calendar, then the holidays library), ``calendar`` the
+cached per-date classification, ``clock`` the due / warning / elapsed functions, with
+``choices`` for the enumerations and ``instants`` for exact microsecond arithmetic.
 """
