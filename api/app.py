@@ -8,11 +8,19 @@ from sqlalchemy.engine import Engine
 from api import errors
 from api.metrics import MetricsMiddleware
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from api.routes import audit, health, people
+from api.routes import audit, changes, cmdb, health, incidents, people, sla
 from itsm_core.db import make_engine, make_session_factory
 from itsm_core.settings import Settings
 
-ROUTERS = [health.router, people.router, audit.router]
+ROUTERS = [
+    health.router,
+    people.router,
+    audit.router,
+    cmdb.router,
+    incidents.router,
+    changes.router,
+    sla.router,
+]
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:

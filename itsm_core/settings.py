@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -90,6 +90,29 @@ class SlaSettings(_Section):
     )
 
 
+_Level = Literal["high", "medium", "low"]
+_Priority = Literal["P1", "P2", "P3", "P4", "P5"]
+
+
+class IncidentSettings(_Section):
+    """Incidents (``FULCRUM_INCIDENTS_…``)."""
+
+    model_config = SettingsConfigDict(env_prefix="FULCRUM_INCIDENTS_", extra="forbid")
+
+    priority_matrix: dict[_Level, dict[_Level, _Priority]] = Field(
+        default_factory=dict,
+        description=(
+            "Cells of the impact x urgency → priority matrix that differ from the ITIL "
+            'default, as {impact: {urgency: priority}}, e.g. {"high": {"low": "P2"}}.'
+        ),
+    )
+    auto_close_after_hours: int = Field(
+        default=72,
+        ge=1,
+        description="A resolved incident nobody reopens is closed after this many hours.",
+    )
+
+
 class Settings:
     """All of Fulcrum's settings, one attribute per subsystem."""
 
@@ -101,6 +124,7 @@ class Settings:
         self.database = DatabaseSettings(**sections.get("database", {}))
         self.api = ApiSettings(**sections.get("api", {}))
         self.sla = SlaSettings(**sections.get("sla", {}))
+        self.incidents = IncidentSettings(**sections.get("incidents", {}))
 
     def describe(self) -> dict[str, dict[str, Any]]:
         """Effective values with secrets masked, for `fulcrum config show`."""
@@ -121,6 +145,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "database": DatabaseSettings,
     "api": ApiSettings,
     "sla": SlaSettings,
+    "incidents": IncidentSettings,
 }
 
 

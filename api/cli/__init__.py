@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import audit, config, db, serve, tokens
+from api.cli import audit, cmdb, config, db, demo, incidents, serve, sla, tokens
 from api.cli.context import CliContext
 
 app = typer.Typer(
@@ -33,7 +33,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(tokens.app, name="token")
 app.add_typer(audit.app, name="audit")
 app.add_typer(config.app, name="config")
+app.add_typer(cmdb.app, name="cmdb")
+app.add_typer(sla.app, name="sla")
+app.add_typer(incidents.app, name="incidents")
 serve.register(app)
+demo.register(app)
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ class Permission(StrEnum):
     CHANGE_READ = "change:read"
     CHANGE_WRITE = "change:write"
     CHANGE_APPROVE = "change:approve"
+    # The change manager: standard-change templates, declining RFCs, forcing a schedule.
+    CHANGE_MANAGE = "change:manage"
     SLA_READ = "sla:read"
     SLA_ADMIN = "sla:admin"
     PEOPLE_READ = "people:read"
@@ -49,7 +51,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Approvers judge changes; they do not edit tickets or the CMDB by that role alone.
     Role.CHANGE_APPROVER: frozenset(_READ | {Permission.CHANGE_APPROVE}),
     Role.MANAGER: frozenset(
-        _ENGINEER | {Permission.CHANGE_APPROVE, Permission.AUDIT_READ, Permission.SLA_ADMIN}
+        _ENGINEER
+        | {
+            Permission.CHANGE_APPROVE,
+            Permission.CHANGE_MANAGE,
+            Permission.AUDIT_READ,
+            Permission.SLA_ADMIN,
+        }
     ),
     Role.ADMIN: frozenset(Permission),
 }

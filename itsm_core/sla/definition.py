@@ -19,10 +19,23 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 _START = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
 _END = r"^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$"
 
+Label = Annotated[str, Field(max_length=100)]
+"""A holiday or override name."""
+
 
 def _minutes(text: str) -> int:
     hours, minutes = text.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+def check_timezone(value: str) -> str:
+    """``value`` if it names an IANA time zone, else ``ValueError``."""
+    try:
+        ZoneInfo(value)
+    # OSError: a directory ("America") or an overlong name is not a zone either.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
 
 
 class _Frozen(BaseModel):
@@ -128,7 +141,7 @@ class DayOverride(_Frozen):
     day: date
     working: bool
     intervals: DayHours | None = None
-    name: str = ""
+    name: Label = ""
 
     @model_validator(mode="after")
     def _check_hours(self) -> Self:
@@ -150,9 +163,9 @@ class OfficialNotice(_Frozen):
     """
 
     year: int = Field(ge=1949, le=9998)
-    title: str = ""
-    holidays: dict[date, str] = Field(default_factory=dict)
-    workdays: dict[date, str] = Field(default_factory=dict)
+    title: str = Field(default="", max_length=500)
+    holidays: dict[date, Label] = Field(default_factory=dict, max_length=400)
+    workdays: dict[date, Label] = Field(default_factory=dict, max_length=400)
 
     @model_validator(mode="after")
     def _check_dates(self) -> Self:
@@ -172,23 +185,19 @@ class CalendarDefinition(_Frozen):
     (``use_prc_holidays``) > ``week``.
     """
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=100)
     timezone: str = "Asia/Shanghai"
     week: WeekSchedule
     use_prc_holidays: bool = False
     makeup_weekday: int = Field(default=0, ge=0, le=6)
     """Weekday (0 = Monday) whose hours apply on a make-up working day."""
-    overrides: tuple[DayOverride, ...] = ()
-    official_notices: tuple[OfficialNotice, ...] = ()
+    overrides: tuple[DayOverride, ...] = Field(default=(), max_length=3000)
+    official_notices: tuple[OfficialNotice, ...] = Field(default=(), max_length=200)
 
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return check_timezone(value)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:

@@ -1,0 +1,1 @@
+"""The demo estate of `fulcrum demo`: seed 000's county telemedicine network."""

@@ -1,0 +1,1 @@
+"""Changes (RFCs): lifecycle, CAB approvals, standard-change templates, conflicts, calendar."""
