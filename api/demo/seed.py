@@ -6,7 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.demo.estate import seed_estate
+from api.demo.tickets import seed_incidents, seed_sla
 from itsm_core.cmdb.models import CIRelationship, ConfigurationItem
+from itsm_core.incidents.models import Incident
 from itsm_core.people.roles import Role
 
 # Whose tokens `fulcrum demo` prints: one person per role a newcomer wants to try.
@@ -24,7 +26,13 @@ DEMO_TOKENS: list[tuple[str, Role]] = [
 
 def seed_demo(session: Session) -> str:
     """Seed everything (idempotent) and describe what is there."""
-    seed_estate(session)
+    estate = seed_estate(session)
+    seed_sla(session)
+    seed_incidents(session, estate)
     cis = session.scalar(select(func.count()).select_from(ConfigurationItem))
     edges = session.scalar(select(func.count()).select_from(CIRelationship))
-    return f"Demo estate: {cis} configuration items, {edges} relationships."
+    incidents = session.scalar(select(func.count()).select_from(Incident))
+    return (
+        f"Demo estate: {cis} configuration items, {edges} relationships, "
+        f"{incidents} incidents, {len(estate.users)} people in {len(estate.groups)} groups."
+    )

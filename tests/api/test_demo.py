@@ -64,3 +64,14 @@ def test_seeding_twice_changes_nothing(session: Session) -> None:
     seed_demo(session)
     session.commit()
     assert (_count(session, ConfigurationItem), _count(session, CIRelationship)) == before
+
+
+def test_demo_has_sla_policies_for_every_priority_and_open_incidents(session: Session) -> None:
+    from itsm_core.incidents.models import Incident
+    from itsm_core.sla.models import SlaPolicy
+
+    seed_demo(session)
+    session.commit()
+    policies = session.scalars(select(SlaPolicy)).all()
+    assert sorted(p.priority for p in policies) == ["P1", "P2", "P3", "P4", "P5"]
+    assert _count(session, Incident) == 3
