@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from itsm_core import errors as domain
@@ -119,6 +119,19 @@ def install(app: FastAPI) -> None:
         log.info("integrity error on %s: %s", request.url.path, exc.orig)
         return error_response(
             request, 409, "conflict", "Conflict", "the change conflicts with existing records"
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # Input the schemas let through but the database refuses (a NUL byte in text on
+        # PostgreSQL, say): the caller's data, so a 422, never a 500.
+        log.info("data error on %s: %s", request.url.path, exc.orig)
+        return error_response(
+            request,
+            422,
+            "validation_error",
+            "Validation failed",
+            "the database refused a value in the request (e.g. a NUL character in text)",
         )
 
     @app.exception_handler(OperationalError)

@@ -27,6 +27,7 @@ def _root(
     ] = None,
 ) -> None:
     ctx.obj = CliContext(config_file)
+    ctx.call_on_close(ctx.obj.close)
 
 
 app.add_typer(db.app, name="db")

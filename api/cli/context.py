@@ -25,6 +25,11 @@ class CliContext:
     def engine(self) -> Engine:
         return make_engine(self.settings.database)
 
+    def close(self) -> None:
+        """Release pooled connections when the command ends (only if one was opened)."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)

@@ -36,8 +36,11 @@ app.add_typer(notice_app, name="notice")
 def evaluate(ctx: typer.Context) -> None:
     """Record due SLA warnings and breaches now (what the background job does)."""
     cli = context(ctx)
-    with unit_of_work(cli.sessions) as session:
-        run = sla.evaluate(session, warning_share=cli.settings.sla.warning_share)
+    try:
+        with unit_of_work(cli.sessions) as session:
+            run = sla.evaluate(session, warning_share=cli.settings.sla.warning_share)
+    finally:
+        cli.engine.dispose()
     typer.echo(f"warnings: {run.warnings}, breaches: {run.breaches}, resynced: {run.resynced}")
 
 
@@ -50,7 +53,7 @@ def load_notice(
     """Load the official notice of a year (holidays and make-up working days)."""
     try:
         notice = OfficialNotice.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, ValidationError) as exc:
+    except (yaml.YAMLError, ValidationError, UnicodeDecodeError) as exc:
         typer.echo(f"{file}: not a valid notice: {exc}", err=True)
         raise typer.Exit(2) from exc
     cli = context(ctx)
@@ -65,6 +68,9 @@ def load_notice(
     except FulcrumError as exc:
         typer.echo(f"refused: {exc.detail}", err=True)
         raise typer.Exit(1) from exc
+    finally:
+        # Return the connections now: a command is the whole life of this engine.
+        cli.engine.dispose()
     typer.echo(
         f"loaded the {notice.year} notice into {calendar!r} "
         f"({len(notice.holidays)} holidays, {len(notice.workdays)} make-up days); "

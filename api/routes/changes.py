@@ -24,14 +24,16 @@ from itsm_core.changes.schemas import (
     ChangeUpdate,
     ConflictOut,
     EventOut,
-    TemplateCreate,
-    TemplateInstantiate,
-    TemplateOut,
-    TemplateUpdate,
     TransitionIn,
     UtcDatetime,
     VoteIn,
     VoteOut,
+)
+from itsm_core.changes.template_schemas import (
+    TemplateCreate,
+    TemplateInstantiate,
+    TemplateOut,
+    TemplateUpdate,
 )
 from itsm_core.fields import MAX_DB_ID
 from itsm_core.people.roles import Permission

@@ -190,7 +190,7 @@ def ci_impact(
         list[str] | None,
         Query(alias="class", max_length=20, description="Only list CIs of these classes"),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=20_000, description="CIs listed at most")] = 500,
+    limit: Annotated[int, Query(ge=1, le=20_000, description="CIs listed at most")] = 100,
 ) -> ImpactOut:
     for name in ci_class or []:
         get_class(name)

@@ -68,8 +68,8 @@ def get_calendar(calendar_id: Id, session: SessionDep, _: Reader) -> CalendarOut
 def update_calendar(
     calendar_id: Id, body: CalendarPatch, session: SessionDep, actor: Admin
 ) -> CalendarOut:
-    calendar = sla.update_calendar(session, actor, sla.get_calendar(session, calendar_id), body)
-    return CalendarOut.of(calendar)
+    calendar = sla.get_calendar(session, calendar_id, for_update=True)
+    return CalendarOut.of(sla.update_calendar(session, actor, calendar, body))
 
 
 @router.post(
@@ -126,8 +126,8 @@ def get_policy(policy_id: Id, session: SessionDep, _: Reader) -> PolicyOut:
     summary="Edit an SLA policy (open incidents of its priorities are recomputed)",
 )
 def update_policy(policy_id: Id, body: PolicyPatch, session: SessionDep, actor: Admin) -> PolicyOut:
-    policy = sla.update_policy(session, actor, sla.get_policy(session, policy_id), body)
-    return PolicyOut.of(policy)
+    policy = sla.get_policy(session, policy_id, for_update=True)
+    return PolicyOut.of(sla.update_policy(session, actor, policy, body))
 
 
 @router.get(

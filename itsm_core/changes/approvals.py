@@ -1,6 +1,7 @@
 """Votes on a change awaiting approval: four eyes, one vote per person, quorum per group.
 
-``approve`` and ``reject`` are the functions the API, remediation and tests call. Who may
+``submit_for_approval`` puts a change before its approvers; ``approve`` and ``reject``
+(or ``vote``) are what the API, remediation and tests call. Who may
 vote (all of these, or ``Forbidden``):
 
 - a person (Fulcrum itself never approves), active, acting in a role with
@@ -18,6 +19,7 @@ the other change (``VoteResult.blocked_by`` says which).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,6 +44,25 @@ class VoteResult:
     change: Change
     status: quorum.QuorumStatus
     blocked_by: list[conflicts.WindowConflict]
+
+
+def submit_for_approval(
+    session: Session,
+    actor: Actor,
+    change: Change,
+    approver_groups: Sequence[quorum.Requirement] | None = None,
+) -> Change:
+    """Put ``change`` before its approvers (``awaiting_approval``), from ``new`` or ``assessment``.
+
+    A normal change still in ``new`` passes through ``assessment`` on the way (two
+    recorded moves); an emergency change goes straight there. ``approver_groups``
+    replaces the default policy (see ``quorum``).
+    """
+    if change.state is ChangeState.NEW and change.change_type is ChangeType.NORMAL:
+        lifecycle.transition(session, actor, change, ChangeState.ASSESSMENT)
+    return lifecycle.transition(
+        session, actor, change, ChangeState.AWAITING_APPROVAL, approver_groups=approver_groups
+    )
 
 
 def approve(

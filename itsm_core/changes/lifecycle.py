@@ -2,14 +2,13 @@
 
 ::
 
-    new ──submit──▶ assessment ──request_approval──▶ awaiting_approval ──approve──▶ scheduled
-     │ └──expedite (emergency only)──────────────────▶ │       (quorum)               │
-     │                   │                              └──reject (a vote)──▶ rejected │
-     │                   └──decline (change manager, reason)──▶ rejected               │
-     └──pre_approve (standard, from a template)──────────────────────────────────────▶│
-    scheduled ──start──▶ implementing ──complete──▶ review ──close (outcome)──▶ closed
-                              └──fail (reason)──▶ failed ──review_failure──▶ review
-    new | assessment | awaiting_approval | scheduled ──cancel (reason)──▶ cancelled
+    new ─submit─▶ assessment ─request_approval─▶ awaiting_approval ─approve (quorum)─▶ scheduled
+     │ ─expedite (emergency only)───────────────▶        │                                ▲
+     │              └─decline (manager, reason)─▶ rejected ◀─reject (a vote)             │
+     └─pre_approve (standard, from a template)────────────────────────────────────────────┘
+    scheduled ─start─▶ implementing ─complete─▶ review ─close (outcome)─▶ closed
+                            └─fail (reason)─▶ failed ─review_failure─▶ review
+    new | assessment | awaiting_approval | scheduled ─cancel (reason)─▶ cancelled
 
 Final states: closed, rejected, cancelled. Seed 001 §5 is the process: raise and
 classify (new), assess and prepare the back-out plan (assessment), approval by the change
@@ -17,7 +16,8 @@ manager and the CAB (awaiting_approval), implement — and back out if it fails 
 review and close. "只有经过审批的变更才允许执行": nothing reaches ``implementing``
 without an approval, a template's pre-approval, or an approver's vote.
 
-The rules, and why a hospital CAB wants them (refusals are ``InvalidTransition``, 409):
+The rules (``rules.py``), and why a hospital CAB wants them (refusals are
+``InvalidTransition``, 409, naming the field at fault):
 
 - **submit / request_approval / expedite**: standard changes never enter assessment;
   approval needs a planned window, an implementation plan, a back-out plan and at least
@@ -45,165 +45,38 @@ declining and forcing a schedule past a conflict need ``change:manage``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from itsm_core.actor import Actor
-from itsm_core.changes import conflicts, history, quorum
-from itsm_core.changes.choices import (
-    FAILURE_OUTCOMES,
-    ChangeState,
-    ChangeType,
-    EventKind,
-    ReviewOutcome,
-)
+from itsm_core.changes import history, quorum
+from itsm_core.changes.choices import ChangeState, EventKind, ReviewOutcome
 from itsm_core.changes.models import Change
+from itsm_core.changes.rules import (
+    EMERGENCY_ONLY,
+    FROM_TEMPLATE,
+    NO_BLOCKING_CONFLICT,
+    NOT_REQUESTER,
+    NOT_STANDARD,
+    OUTCOME,
+    QUORUM_MET,
+    READY,
+    REASON,
+    REJECTION_VOTED,
+    WITHIN_WINDOW,
+    FieldRule,
+    Move,
+    filled,
+)
 from itsm_core.errors import Forbidden, InvalidTransition, ValidationFailed
 from itsm_core.people.roles import Permission
 from itsm_core.statemachine import StateMachine
 from itsm_core.timeutil import utcnow
 
 S = ChangeState
-
-
-@dataclass
-class Move:
-    """What the rules of a move look at; costly facts are computed only when a rule asks."""
-
-    session: Session
-    actor: Actor
-    change: Change
-    target: ChangeState
-    now: datetime
-    reason: str | None = None
-    force: bool = False
-    review_outcome: ReviewOutcome | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @cached_property
-    def quorum(self) -> quorum.QuorumStatus:
-        return quorum.status(self.session, self.change)
-
-    @cached_property
-    def committed_overlaps(self) -> list[conflicts.WindowConflict]:
-        return conflicts.conflicts_of(self.session, self.change, committed_only=True)
-
-
-@dataclass(frozen=True)
-class FieldRule:
-    """A rule whose refusal is about one input field (named in the error body)."""
-
-    field: str
-    why: Callable[[Move], str | None]
-
-    def __call__(self, move: Move) -> str | None:
-        return self.why(move)
-
-
-def _filled(value: str | None) -> bool:
-    return bool(value and value.strip())
-
-
-def _not_standard(m: Move) -> str | None:
-    if m.change.change_type is ChangeType.STANDARD:
-        return "standard changes are pre-approved by their template and skip assessment"
-    return None
-
-
-def _emergency_only(m: Move) -> str | None:
-    if m.change.change_type is not ChangeType.EMERGENCY:
-        return "only emergency changes may skip assessment"
-    return None
-
-
-def _ready(m: Move) -> str | None:
-    c = m.change
-    missing = [
-        label
-        for label, ok in (
-            ("a planned window", c.has_window),
-            ("an implementation plan", _filled(c.implementation_plan)),
-            ("a back-out plan", _filled(c.backout_plan)),
-            ("at least one CI", bool(c.ci_links)),
-        )
-        if not ok
-    ]
-    return f"approval needs {', '.join(missing)}" if missing else None
-
-
-def _from_template(m: Move) -> str | None:
-    if m.change.change_type is not ChangeType.STANDARD or m.change.template_id is None:
-        return "only standard changes made from a template are pre-approved"
-    return None
-
-
-def _quorum_met(m: Move) -> str | None:
-    if not m.quorum.met:
-        return f"the approval quorum is not reached ({m.quorum.describe() or 'no requirements'})"
-    return None
-
-
-def _no_blocking_conflict(m: Move) -> str | None:
-    if m.change.change_type is ChangeType.EMERGENCY or m.force or not m.committed_overlaps:
-        return None
-    found = "; ".join(c.describe() for c in m.committed_overlaps)
-    return f"the window overlaps {found}; a change manager may force it with a reason"
-
-
-def _rejection_voted(m: Move) -> str | None:
-    if m.quorum.rejection is None:
-        return "a change awaiting approval is rejected by an approver's vote (approvals)"
-    return None
-
-
-def _not_requester(m: Move) -> str | None:
-    if m.actor.user_id is not None and m.actor.user_id == m.change.requester_id:
-        return "the requester cancels their own change rather than declining it"
-    return None
-
-
-def _within_window(m: Move) -> str | None:
-    c = m.change
-    if c.change_type is ChangeType.EMERGENCY or c.planned_start is None or c.planned_end is None:
-        return None
-    if m.now < c.planned_start:
-        return f"the approved window opens at {c.planned_start.isoformat()}"
-    if m.now >= c.planned_end:
-        return (
-            f"the approved window closed at {c.planned_end.isoformat()}; cancel it and raise "
-            "a new change"
-        )
-    return None
-
-
-def _outcome(m: Move) -> str | None:
-    if m.review_outcome is None:
-        return "a review outcome is needed"
-    if m.change.failed_at is not None and m.review_outcome not in FAILURE_OUTCOMES:
-        return "a failed change is reviewed as backed_out or unsuccessful"
-    return None
-
-
-def _reason(m: Move) -> str | None:
-    return None if _filled(m.reason) else "a reason is needed"
-
-
-NOT_STANDARD = FieldRule("change_type", _not_standard)
-EMERGENCY_ONLY = FieldRule("change_type", _emergency_only)
-READY = FieldRule("state", _ready)
-FROM_TEMPLATE = FieldRule("template_id", _from_template)
-QUORUM_MET = FieldRule("approvals", _quorum_met)
-NO_BLOCKING_CONFLICT = FieldRule("conflicts", _no_blocking_conflict)
-REJECTION_VOTED = FieldRule("approvals", _rejection_voted)
-NOT_REQUESTER = FieldRule("requester_id", _not_requester)
-WITHIN_WINDOW = FieldRule("planned_start", _within_window)
-OUTCOME = FieldRule("review_outcome", _outcome)
-REASON = FieldRule("reason", _reason)
 
 CANCELLABLE = [S.NEW, S.ASSESSMENT, S.AWAITING_APPROVAL, S.SCHEDULED]
 
@@ -287,7 +160,7 @@ def check_force(actor: Actor, target: ChangeState, reason: str | None) -> None:
             "only a change manager may force a schedule past conflicts",
             errors={"force": ["needs change:manage"]},
         )
-    if not _filled(reason):
+    if not filled(reason):
         raise ValidationFailed.on("reason", "forcing a schedule needs a reason")
 
 

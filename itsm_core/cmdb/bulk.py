@@ -65,11 +65,17 @@ class ImportReport:
         }
 
 
+def _row_number(key: str) -> int:
+    number = key.removeprefix("row ").partition(":")[0]
+    return int(number) if number.isdigit() else 0
+
+
 def raise_if(errors: dict[str, list[str]]) -> None:
     """One ``ValidationFailed`` naming every problem (the first ``MAX_ERRORS``)."""
     if not errors:
         return
-    shown = dict(list(errors.items())[:MAX_ERRORS])
+    ordered = sorted(errors.items(), key=lambda item: _row_number(item[0]))
+    shown = dict(ordered[:MAX_ERRORS])
     more = len(errors) - len(shown)
     detail = f"{len(errors)} problem(s) in the file; nothing was imported"
     if more:
@@ -206,7 +212,7 @@ def export_estate(session: Session, fmt: BulkFormat, *, include_retired: bool = 
     cis = sorted(session.scalars(stmt), key=lambda c: (order.get(c.ci_class, len(order)), c.id))
     by_id = {ci.id: ci for ci in cis}
     sites = {ci.id: ci for ci in cis if ci.ci_class == SITE}
-    groups = dict(session.execute(select(Group.id, Group.name)).tuples().all())
+    groups = dict(session.execute(select(Group.id, Group.name)).all())
     records = [_ci_record(ci, sites, groups) for ci in cis]
     links = []
     for rel in session.scalars(select(CIRelationship).order_by(CIRelationship.id)):

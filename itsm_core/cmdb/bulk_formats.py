@@ -93,16 +93,21 @@ def decode(content: bytes | str) -> str:
 
 def _yaml_document(text: str) -> tuple[Any, Any]:
     """The parsed document and its node tree (for line numbers)."""
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else 1
         raise _fail(row, "file", f"not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    except (ValueError, TypeError, RecursionError) as exc:
+        # A constructor's own failure, e.g. an impossible date like 2024-13-45.
+        raise _fail(1, "file", f"not valid YAML: {exc}") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, node
 
 
@@ -121,6 +126,8 @@ def read_yaml(text: str) -> list[Record]:
     records: list[Record] = []
     for section, kind in (("cis", "ci"), ("relationships", "relationship")):
         items = data.get(section) or []
+        if not items:
+            continue
         if not isinstance(items, list):
             row = sections[section].start_mark.line + 1
             raise _fail(row, section, "must be a list")

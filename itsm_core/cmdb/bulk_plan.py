@@ -228,42 +228,62 @@ def _identify(
     return True, matches[0]
 
 
+def _check_attributes_anyway(plan: Plan, record: Record) -> None:
+    """Report bad attributes too when the rest of the row is bad: one pass, every error."""
+    ci_class, attributes = record.data.get("class"), record.data.get("attributes")
+    if ci_class in class_names() and isinstance(attributes, dict):
+        try:
+            validate_attributes(ci_class, attributes)
+        except FulcrumError as exc:
+            plan.errors_from(record.row, exc)
+
+
 def _plan_ci(plan: Plan, resolver: _Resolver, groups: dict[str, int], record: Record) -> None:
     try:
         rec = parse(CIRecord, record.data)
         get_class(rec.ci_class)
-        attributes = validate_attributes(rec.ci_class, rec.attributes)
     except FulcrumError as exc:
         plan.errors_from(record.row, exc)
+        _check_attributes_anyway(plan, record)
         return
     fields = rec.model_dump(
         exclude_none=True, exclude={"ci_class", "name", "site", "owner_group", "attributes"}
     )
-    if rec.attributes:
-        fields["attributes"] = attributes
-    if rec.owner_group is not None:
-        if rec.owner_group not in groups:
-            plan.error(record.row, "owner_group", f"no group named {rec.owner_group!r}")
-            return
-        fields["owner_group_id"] = groups[rec.owner_group]
-    ok, existing = _identify(plan, resolver, record.row, rec, fields)
-    if not ok:
-        return
+    known, existing = _identify(plan, resolver, record.row, rec, fields)
     if existing is not None:
         if existing.ci_class != rec.ci_class:
             plan.error(record.row, "class", f"CI {existing.id} is a {existing.ci_class}")
-            return
-        if existing.id in plan.existing_ids:
+            known = False
+        elif existing.id in plan.existing_ids:
             plan.error(record.row, "name", f"CI {existing.id} appears twice in the file")
-            return
-        plan.existing_ids.add(existing.id)
+            known = False
+        else:
+            plan.existing_ids.add(existing.id)
+    valid = known
+    try:
+        if rec.attributes:
+            fields["attributes"] = validate_attributes(rec.ci_class, rec.attributes)
+    except FulcrumError as exc:
+        plan.errors_from(record.row, exc)
+        valid = False
+    if rec.owner_group is not None:
+        if rec.owner_group in groups:
+            fields["owner_group_id"] = groups[rec.owner_group]
+        else:
+            plan.error(record.row, "owner_group", f"no group named {rec.owner_group!r}")
+            valid = False
+    if not known:
+        return
     lifecycle = rec.lifecycle or (existing.lifecycle if existing else Lifecycle.ACTIVE)
     item = PlannedCI(record.row, rec.ci_class, rec.name, fields, existing, lifecycle)
     item.site_ref = rec.site
+    # Registered even when its fields are in error, so other rows' references to it
+    # do not add misleading "no such CI" errors.
     if rec.external_id is not None:
         resolver.file_ext[(fields["source"], rec.external_id)] = item
     resolver.file_name[(rec.ci_class, rec.name)].append(item)
-    plan.cis.append(item)
+    if valid:
+        plan.cis.append(item)
 
 
 def _plan_site(plan: Plan, resolver: _Resolver, item: PlannedCI) -> None:
@@ -341,7 +361,7 @@ def build_plan(session: Session, records: list[Record]) -> Plan:
     """Check every record; the plan holds what to do, or every problem found."""
     plan = Plan()
     resolver = _Resolver(session)
-    groups = dict(session.execute(select(Group.name, Group.id)).tuples().all())
+    groups = dict(session.execute(select(Group.name, Group.id)).all())
     for record in records:
         if record.kind == "ci":
             _plan_ci(plan, resolver, groups, record)

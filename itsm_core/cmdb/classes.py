@@ -17,12 +17,24 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from itsm_core.errors import ValidationFailed
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+Mac = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$"),
+    AfterValidator(lambda value: value.lower().replace("-", ":")),
+]
 _SECRET_WORDS = ("password", "secret", "token", "community", "auth_key", "priv_key", "passphrase")
 _CLASS_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -83,13 +95,7 @@ class InterfaceAttributes(Attributes):
     if_type: Annotated[int, Field(ge=1, le=1000)] | None = None
     speed_mbps: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
     mtu: Annotated[int, Field(ge=0, le=65535)] | None = None
-    mac: (
-        Annotated[
-            str,
-            StringConstraints(to_lower=True, pattern=r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$"),
-        ]
-        | None
-    ) = None
+    mac: Mac | None = None
 
 
 class HypervisorNodeAttributes(Attributes):

@@ -26,6 +26,7 @@ import gc
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -196,8 +197,10 @@ def _level_query(direction: Direction, dialect: str) -> CompoundSelect[Any]:
             )
         )
     level = union_all(*parts)
-    # A stable order, so the same estate always yields the same paths.
-    return level.order_by(level.selected_columns.rel_id)
+    # Reached CIs by name (so the result needs no sort but by depth); a CI reached by
+    # several edges keeps the one with the lowest id: the same estate, the same paths.
+    columns = level.selected_columns
+    return level.order_by(columns.name, columns.ci_id, columns.rel_id)
 
 
 def _bind_ids(ids: list[int], dialect: str) -> object:
@@ -242,7 +245,8 @@ def walk(
     finally:
         if collecting:
             gc.enable()
-    return sorted(reached.values(), key=lambda n: (n.depth, n.name, n.ci_id))
+    # Each level arrived sorted by name; only a CI upgraded from degraded moved.
+    return sorted(reached.values(), key=attrgetter("depth"))
 
 
 def _walk(
@@ -288,6 +292,8 @@ def _walk(
             if candidate <= state.get(ci_id, 0):
                 continue
             state[ci_id] = candidate
+            # An upgraded CI moves to its new level's place (the result's order).
+            reached.pop(ci_id, None)
             # Starts are down from the outset, so they are never reached again.
             nodes[ci_id] = reached[ci_id] = Reached(
                 ci_id,
@@ -311,7 +317,7 @@ def _walk(
     return reached
 
 
-@dataclass
+@dataclass(eq=False)
 class ImpactResult:
     """One CI's impact analysis: the CIs reached each way, each with depth and path."""
 
@@ -321,7 +327,7 @@ class ImpactResult:
     downstream: list[Reached] = field(default_factory=list)
     upstream: list[Reached] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def down(self) -> list[Reached]:
         """Downstream CIs that the start's failure takes down (not merely degrades)."""
         return [n for n in self.downstream if not n.degraded]

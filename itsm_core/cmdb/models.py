@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from itsm_core.cmdb.choices import Criticality, Lifecycle, RelationType
-from itsm_core.db import Base, JSONType, enum_type
+from itsm_core.db import Base, enum_type
 from itsm_core.timeutil import utcnow
+
+# Any JSON value; Python None is SQL NULL (so "no old value" can be queried with IS NULL).
+_JSON_OR_NULL = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class ConfigurationItem(Base):
@@ -99,5 +103,5 @@ class CIHistory(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))
     field: Mapped[str] = mapped_column(String(100))
-    old: Mapped[Any] = mapped_column(JSONType, nullable=True)
-    new: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    old: Mapped[Any] = mapped_column(_JSON_OR_NULL, nullable=True)
+    new: Mapped[Any] = mapped_column(_JSON_OR_NULL, nullable=True)

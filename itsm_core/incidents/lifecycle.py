@@ -2,12 +2,11 @@
 
 ::
 
-    new ──assign──▶ assigned ──accept──▶ in_progress ◀──resume── pending
-     │                 ▲                   │    │  ──pend (reason)──▶ ▲
-     │                 └──hand over────────┘    │                     │
-     └──────────── accept (self) ──────────────▶│                     │
+    new ──assign──▶ assigned ──accept──▶ in_progress ──pend (reason)──▶ pending
+    new ──accept (self)────────────────▶ in_progress ◀──resume────────── pending
+    in_progress, pending ──assign (hand over)──▶ assigned
     any open state ──resolve (code + notes)──▶ resolved ──close──▶ closed (final)
-    any open state ──cancel (reason)─────────▶ cancelled (final)
+    any open state ──cancel (reason)──▶ cancelled (final)
     resolved ──reopen (reason)──▶ in_progress | assigned | new
 
 Open states are new, assigned, in_progress and pending. The moves beyond the textbook
@@ -27,7 +26,7 @@ path, and why a NOC needs them:
 Rules (refusals are ``InvalidTransition``, 409, with the offending field named):
 ``assigned`` needs an assignment group or an assignee; ``in_progress`` needs an assignee;
 ``pending``, ``cancelled`` and reopening need a reason; ``resolved`` needs a resolution
-code and notes; ``closed`` and ``cancelled`` need every child incident resolved first;
+code and notes; ``closed`` and ``cancelled`` need no child incident still open;
 ``closed`` and ``cancelled`` are final.
 
 Side effects, written here and nowhere else: first ``assigned_at`` and ``acknowledged_at``

@@ -24,7 +24,7 @@ from itsm_core.sla.calendar import DayClassification
 from itsm_core.sla.calendar_cache import business_calendar
 from itsm_core.sla.definition import CalendarDefinition, OfficialNotice
 from itsm_core.sla.models import SlaCalendar
-from itsm_core.sla.resync import resync_calendar
+from itsm_core.sla.resync import lock_for_calendar, resync
 from itsm_core.sla.schemas import CalendarCreate, CalendarPatch
 from itsm_core.timeutil import utcnow
 
@@ -41,8 +41,11 @@ _RULE_FIELDS = (
 )
 
 
-def get_calendar(session: Session, calendar_id: int, field: str = "id") -> SlaCalendar:
-    calendar = session.get(SlaCalendar, calendar_id)
+def get_calendar(
+    session: Session, calendar_id: int, field: str = "id", *, for_update: bool = False
+) -> SlaCalendar:
+    """The calendar, locked for the rest of the transaction when it is about to change."""
+    calendar = session.get(SlaCalendar, calendar_id, with_for_update=True if for_update else None)
     if calendar is None:
         raise NotFound(
             f"business calendar {calendar_id} does not exist",
@@ -149,7 +152,7 @@ def load_official_notice(
     From then on every date of that year follows the notice, not the libraries'
     prediction, and due times that rested on it are recomputed and no longer provisional.
     """
-    calendar = get_calendar(session, calendar_id)
+    calendar = get_calendar(session, calendar_id, for_update=True)
     current = calendar.parsed()
     if not current.use_prc_holidays:
         raise ValidationFailed.on(
@@ -173,6 +176,7 @@ def _store(
     now: datetime | None,
     description: str | None = None,
 ) -> SlaCalendar:
+    affected = lock_for_calendar(session, calendar.id)
     before = _view(calendar)
     calendar.name = definition.name
     calendar.definition = definition.model_dump(mode="json")
@@ -183,7 +187,7 @@ def _store(
     audit.record(
         session, actor, action, "sla_calendar", calendar.id, before=before, after=_view(calendar)
     )
-    resync_calendar(session, calendar.id, now or utcnow())
+    resync(session, affected, now or utcnow())
     return calendar
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, or_, select, text
 from sqlalchemy.orm import Session
 
+from itsm_core.audit.log import _PG_LOCK_KEY as AUDIT_CHAIN_LOCK
 from itsm_core.incidents.models import Incident
 from itsm_core.sla.choices import ACTIVE_STATES, SlaState
 from itsm_core.sla.clock import DEFAULT_WARNING_SHARE
@@ -15,8 +16,8 @@ from itsm_core.sla.models import IncidentSla
 from itsm_core.sla.records import mark_breached, mark_warned, sync_incident
 from itsm_core.timeutil import utcnow
 
-BATCH = 1000
-"""Records handled per kind and run; the rest wait for the next run."""
+BATCH = 500
+"""Incidents handled per run; the rest wait for the next run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,54 +47,73 @@ def evaluate(
     ``now >= due_at`` (a clock found overdue gets the breach only). Each is recorded once
     — as an ``sla_events`` row, an audit entry by the system actor and a line on the
     incident's timeline — because the record's state and ``warned_at`` change with it:
-    running the job again finds nothing more to do. Rows are locked (``SKIP LOCKED`` on
-    PostgreSQL), so overlapping runs do not record anything twice.
+    running the job again finds nothing more to do.
     """
     now = now or utcnow()
-    resynced = _apply_share(session, now, warning_share, batch)
-    breaches = 0
-    overdue = session.scalars(
-        select(IncidentSla)
-        .where(IncidentSla.state == SlaState.RUNNING, IncidentSla.due_at <= now)
-        .order_by(IncidentSla.due_at, IncidentSla.id)
-        .limit(batch)
+    wanted = list(session.scalars(_work(now, warning_share).limit(batch)))
+    if not wanted:
+        return Evaluation()
+    _queue_behind_audit_writers(session)
+    # An incident someone is changing right now is skipped; its own sync settles it.
+    incidents = session.scalars(
+        select(Incident)
+        .where(Incident.id.in_(wanted))
+        .order_by(Incident.id)
         .with_for_update(skip_locked=True)
     ).all()
-    for record in overdue:
-        mark_breached(session, record, now)
-        breaches += 1
-    warnings = 0
-    at_risk = session.scalars(
-        select(IncidentSla)
-        .where(
-            IncidentSla.state == SlaState.RUNNING,
-            IncidentSla.warned_at.is_(None),
-            IncidentSla.warning_at <= now,
-        )
-        .order_by(IncidentSla.warning_at, IncidentSla.id)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for record in at_risk:
-        mark_warned(session, record, now)
-        warnings += 1
+    warnings = breaches = resynced = 0
+    for incident in incidents:
+        records = session.scalars(
+            select(IncidentSla)
+            .where(IncidentSla.incident_id == incident.id)
+            .order_by(IncidentSla.id)
+            .with_for_update()
+        ).all()
+        before = {record.id: (record.state, record.warned_at) for record in records}
+        if any(r.state in ACTIVE_STATES and r.warning_share != warning_share for r in records):
+            sync_incident(session, incident, now, warning_share=warning_share)
+            resynced += 1
+        for record in records:
+            _settle(session, record, now)
+            state, warned_at = before[record.id]
+            breaches += state is not SlaState.BREACHED and record.state is SlaState.BREACHED
+            warnings += warned_at is None and record.warned_at is not None
     return Evaluation(warnings=warnings, breaches=breaches, resynced=resynced)
 
 
-def _apply_share(session: Session, now: datetime, share: float, batch: int) -> int:
-    stale = (
-        select(Incident)
+def _work(now: datetime, share: float) -> Select[int]:
+    """The ids of incidents with a clock that needs the job."""
+    running = IncidentSla.state == SlaState.RUNNING
+    return (
+        select(IncidentSla.incident_id)
         .where(
-            Incident.id.in_(
-                select(IncidentSla.incident_id).where(
-                    IncidentSla.state.in_(ACTIVE_STATES), IncidentSla.warning_share != share
-                )
+            or_(
+                and_(running, IncidentSla.due_at <= now),
+                and_(running, IncidentSla.warned_at.is_(None), IncidentSla.warning_at <= now),
+                and_(IncidentSla.state.in_(ACTIVE_STATES), IncidentSla.warning_share != share),
             )
         )
-        .order_by(Incident.id)
-        .limit(batch)
+        .distinct()
+        .order_by(IncidentSla.incident_id)
     )
-    incidents = session.scalars(stale).all()
-    for incident in incidents:
-        sync_incident(session, incident, now, warning_share=share)
-    return len(incidents)
+
+
+def _settle(session: Session, record: IncidentSla, now: datetime) -> None:
+    if record.state is not SlaState.RUNNING:
+        return
+    if record.due_at is not None and now >= record.due_at:
+        mark_breached(session, record, now)
+    elif record.warned_at is None and record.warning_at is not None and now >= record.warning_at:
+        mark_warned(session, record, now)
+
+
+def _queue_behind_audit_writers(session: Session) -> None:
+    """Take the audit chain's lock before any row lock (PostgreSQL).
+
+    Every incident change locks its incident, then the audit chain (its audit entry),
+    then its SLA records (``sync_incident``). The job writes audit entries too; holding
+    incident or record locks while waiting for the chain could deadlock with such a
+    change, so the job waits for the chain first and then skips locked incidents.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})

@@ -22,7 +22,7 @@ from itsm_core.sla.calendar_cache import business_calendar
 from itsm_core.sla.calendars import get_calendar
 from itsm_core.sla.clock import due_at
 from itsm_core.sla.models import SlaPolicy
-from itsm_core.sla.resync import resync_priorities
+from itsm_core.sla.resync import lock_for_priorities, resync
 from itsm_core.sla.schemas import PolicyCreate, PolicyPatch
 from itsm_core.timeutil import utcnow
 
@@ -39,8 +39,9 @@ _FIELDS = (
 )
 
 
-def get_policy(session: Session, policy_id: int) -> SlaPolicy:
-    policy = session.get(SlaPolicy, policy_id)
+def get_policy(session: Session, policy_id: int, *, for_update: bool = False) -> SlaPolicy:
+    """The policy, locked for the rest of the transaction when it is about to change."""
+    policy = session.get(SlaPolicy, policy_id, with_for_update=True if for_update else None)
     if policy is None:
         raise NotFound(
             f"SLA policy {policy_id} does not exist", errors={"id": [f"no SLA policy {policy_id}"]}
@@ -58,10 +59,11 @@ def create_policy(
     """Store a new policy and apply it to the open incidents it matches."""
     policy = SlaPolicy(**data.model_dump())
     _check(session, policy, now or utcnow())
+    affected = lock_for_priorities(session, [policy.priority])
     session.add(policy)
     session.flush()
     audit.record(session, actor, "sla_policy.create", "sla_policy", policy.id, after=_view(policy))
-    resync_priorities(session, [policy.priority], now or utcnow())
+    resync(session, affected, now or utcnow())
     return policy
 
 
@@ -84,6 +86,7 @@ def update_policy(
     # Validate before flushing, so a refused change never reaches the database.
     with session.no_autoflush:
         _check(session, policy, now or utcnow())
+        affected = lock_for_priorities(session, {before["priority"], policy.priority})
     session.flush()
     audit.record(
         session,
@@ -94,7 +97,7 @@ def update_policy(
         before=before,
         after=_view(policy),
     )
-    resync_priorities(session, {before["priority"], policy.priority}, now or utcnow())
+    resync(session, affected, now or utcnow())
     return policy
 
 

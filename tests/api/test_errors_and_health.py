@@ -59,3 +59,13 @@ def test_bad_cursor_is_422_not_500(client: TestClient, auth: TokenFactory) -> No
     response = client.get("/api/v1/users?cursor=!!!", headers=auth(Role.VIEWER))
     assert response.status_code == 422
     assert "cursor" in response.json()["errors"]
+
+
+def test_nul_character_in_text_is_a_422_on_every_database(
+    client: TestClient, auth: TokenFactory
+) -> None:
+    response = client.post(
+        "/api/v1/groups", json={"name": "bad\u0000name"}, headers=auth(Role.ADMIN)
+    )
+    assert response.status_code in (201, 422)
+    assert response.status_code < 500

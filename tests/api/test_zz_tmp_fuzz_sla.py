@@ -18,7 +18,7 @@ def test_fuzz_sla(app, auth, sessions):
     ops = [o for o in ops if "sla" in o.path]
     assert len(ops) >= 10
     for operation in ops:
-        @hypothesis.settings(max_examples=300, deadline=None, database=None,
+        @hypothesis.settings(max_examples=100, deadline=None, database=None,
                              suppress_health_check=list(hypothesis.HealthCheck))
         @hypothesis.given(case=operation.as_strategy())
         def run(case):

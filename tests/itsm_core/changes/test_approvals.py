@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from itsm_core.actor import SYSTEM, Actor
@@ -403,20 +404,24 @@ def test_a_vote_on_a_stale_copy_sees_the_change_as_it_is_now(
 
 
 def test_two_last_votes_cast_at_once_still_schedule_the_change(
-    sessions: sessionmaker[Session],
+    sessions: sessionmaker[Session], engine: Engine
 ) -> None:
     with sessions() as s, s.begin():
         b = f.board(s)
         change_id = f.awaiting(s, b, risk=Risk.MEDIUM).id
         voters = [b.approver(0), b.approver(1)]
     barrier = threading.Barrier(len(voters))
+    # On PostgreSQL both transactions hold the change before either votes; SQLite
+    # serialises write transactions from their first statement, so there they queue.
+    overlap = engine.dialect.name == "postgresql"
     errors: list[BaseException] = []
 
     def cast_vote(voter: Actor) -> None:
         try:
             with sessions() as s, s.begin():
                 change = service.get_change(s, change_id)
-                barrier.wait(timeout=10)
+                if overlap:
+                    barrier.wait(timeout=10)
                 approvals.approve(s, voter, change)
         except BaseException as exc:  # surfaced below, in the test's thread
             errors.append(exc)
@@ -430,3 +435,24 @@ def test_two_last_votes_cast_at_once_still_schedule_the_change(
     with sessions() as s:
         assert service.get_change(s, change_id).state is S.SCHEDULED
         assert _actions(s, change_id).count("change.approve") == 1
+
+
+def test_submit_for_approval_walks_a_new_normal_change_through_assessment(
+    session: Session,
+) -> None:
+    b = f.board(session)
+    change = f.draft(session, b, risk=Risk.MEDIUM)
+    approvals.submit_for_approval(session, b.as_requester, change, [Requirement(b.cab.id, 3)])
+    assert change.state is S.AWAITING_APPROVAL
+    assert _actions(session, change.id)[-2:] == ["change.submit", "change.request_approval"]
+    assert quorum.status(session, change).describe() == "cab 0/3"
+
+
+def test_submit_for_approval_sends_an_emergency_change_straight_to_the_ecab(
+    session: Session,
+) -> None:
+    b = f.board(session)
+    change = f.draft(session, b, change_type=ChangeType.EMERGENCY)
+    approvals.submit_for_approval(session, b.as_requester, change)
+    assert _actions(session, change.id)[-1] == "change.expedite"
+    assert quorum.status(session, change).describe() == "ecab 0/1"

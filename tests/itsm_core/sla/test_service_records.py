@@ -13,6 +13,7 @@ from itsm_core.sla.models import IncidentSla, SlaEvent
 from itsm_core.sla.schemas import PolicyPatch
 from tests.itsm_core.sla.factories import unpublished_year
 from tests.itsm_core.sla.stored import (
+    SHANGHAI,
     incident,
     local,
     national_day_notice,
@@ -322,3 +323,17 @@ def test_provisional_when_the_due_time_falls_in_a_predicted_year(session):
     assert resolve.due_at is not None
     assert resolve.due_at.year == year
     assert resolve.provisional is True
+
+
+def test_due_time_may_land_on_a_make_up_saturday(session):
+    # Friday 9 October 2026, 17:30; Saturday the 10th is worked (国庆节调休).
+    office = office_calendar(session)
+    policy(session, office, Priority.P3, own=30, resolve=480)
+    ticket = incident(session, local(2026, 10, 9, 17, 30), Priority.P3)
+
+    resolve = by_metric(sla.sync_incident(session, ticket, local(2026, 10, 9, 18)))[
+        SlaMetric.RESOLVE
+    ]
+
+    assert resolve.due_at == local(2026, 10, 10, 16)
+    assert resolve.due_at.astimezone(SHANGHAI).weekday() == 5
