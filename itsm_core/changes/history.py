@@ -21,7 +21,7 @@ ENTITY = "change"
 
 
 def snapshot(change: Change) -> dict[str, Any]:
-    """The fields of a change worth comparing before/after in the audit log."""
+    """Everything a person edits: kept whole on creation, diffed on each edit."""
     return {
         "number": change.number,
         "title": change.title,
@@ -39,6 +39,21 @@ def snapshot(change: Change) -> dict[str, Any]:
         "problem_ids": list(change.problem_ids),
         "implementation_plan": change.implementation_plan,
         "backout_plan": change.backout_plan,
+        "state_reason": change.state_reason,
+        "review_outcome": change.review_outcome,
+    }
+
+
+def brief(change: Change) -> dict[str, Any]:
+    """The state-related fields: what a move's audit entry compares (not the long plans)."""
+    return {
+        "number": change.number,
+        "state": change.state,
+        "type": change.change_type,
+        "risk": change.risk,
+        "planned_start": change.planned_start,
+        "planned_end": change.planned_end,
+        "ci_ids": change.ci_ids,
         "state_reason": change.state_reason,
         "review_outcome": change.review_outcome,
     }

@@ -127,6 +127,7 @@ def transition(
     ``force`` (with a ``reason``) schedules past conflicting committed changes.
     """
     target = ChangeState(target)
+    lock(session, change)  # decide on the change as it is now, not on a stale copy
     edge = MACHINE.find(change.state, target)
     needed = PERMISSIONS.get(edge.name, Permission.CHANGE_WRITE) if edge else None
     if not actor.can(needed or Permission.CHANGE_WRITE):
@@ -137,7 +138,7 @@ def transition(
         raise ValidationFailed.on(quorum.FIELD, "only when submitting for approval")
     if (review_outcome is not None or review_notes) and target is not S.CLOSED:
         raise ValidationFailed.on("review_outcome", "only when closing")
-    return move(
+    return _apply(
         session,
         actor,
         change,
@@ -184,6 +185,33 @@ def move(
     machine and every rule apply here all the same.
     """
     lock(session, change)
+    return _apply(
+        session,
+        actor,
+        change,
+        target,
+        reason=reason,
+        force=force,
+        review_outcome=review_outcome,
+        review_notes=review_notes,
+        approver_groups=approver_groups,
+        now=now,
+    )
+
+
+def _apply(
+    session: Session,
+    actor: Actor,
+    change: Change,
+    target: ChangeState,
+    *,
+    reason: str | None,
+    force: bool,
+    review_outcome: ReviewOutcome | None,
+    review_notes: str | None,
+    approver_groups: Sequence[quorum.Requirement] | None,
+    now: datetime | None,
+) -> Change:
     current = change.state
     m = Move(
         session,
@@ -199,7 +227,7 @@ def move(
     requirements: list[quorum.Requirement] = []
     if target is S.AWAITING_APPROVAL:
         requirements = quorum.resolve(session, actor, change, approver_groups)
-    before = history.snapshot(change)
+    before = history.brief(change)
     _enter(m, review_notes)
     change.state = target
     session.flush()
@@ -230,7 +258,7 @@ def move(
         to_state=target,
         data=data,
         before=before,
-        after={**history.snapshot(change), **data, "reason": m.reason},
+        after={**history.brief(change), **data, "reason": m.reason},
     )
     return change
 

@@ -23,28 +23,27 @@ from __future__ import annotations
 
 import functools
 import gc
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
-    CompoundSelect,
     Integer,
+    Select,
     String,
+    any_,
     bindparam,
+    cast,
     func,
     literal,
     select,
     type_coerce,
-    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
 from itsm_core.cmdb.choices import (
-    FORWARD_RELATIONS,
     Criticality,
     Direction,
     Lifecycle,
@@ -60,7 +59,6 @@ MAX_DEPTH = 50
 _CRITICALITY = {c.value: c for c in Criticality}
 _LIFECYCLE = {c.value: c for c in Lifecycle}
 _RELATION = {c.value: c for c in RelationType}
-_DOWN, _DEGRADED = 2, 1
 CI = ConfigurationItem
 Rel = CIRelationship
 
@@ -105,27 +103,6 @@ class Reached:
         return f"{source.name} {self.relation.value} {target.name}"
 
 
-@dataclass(frozen=True)
-class _Step:
-    """One sub-query of a level: which end is the frontier and which relations count."""
-
-    frontier_is_source: bool
-    relations: frozenset[RelationType]
-
-
-# Downstream: dependents of the frontier. Upstream: its dependencies.
-_WALKS = {
-    Direction.DOWNSTREAM: (
-        _Step(frontier_is_source=False, relations=FORWARD_RELATIONS),
-        _Step(frontier_is_source=True, relations=frozenset({RelationType.HOSTS})),
-    ),
-    Direction.UPSTREAM: (
-        _Step(frontier_is_source=True, relations=FORWARD_RELATIONS),
-        _Step(frontier_is_source=False, relations=frozenset({RelationType.HOSTS})),
-    ),
-}
-
-
 def _providers() -> Any:
     """Per (source, relation): how many live redundant providers the source has."""
     peer = aliased(Rel)
@@ -139,72 +116,86 @@ def _providers() -> Any:
     )
 
 
-def _frontier(dialect: str) -> Any:
-    """The frontier as a one-column table, bound as ONE parameter ``ids``.
+def _in_frontier(column: Any, dialect: str) -> Any:
+    """``column`` is in the frontier, which is bound as ONE text parameter ``ids``.
 
     One parameter whatever the frontier's size: no bind-parameter limit to split
-    around, one statement text that SQLAlchemy compiles once, and a table the planner
-    can join (hash or index) instead of testing a long ``IN`` list row by row.
+    around, one statement that SQLAlchemy compiles once, and a list the database reads
+    as a set (``= ANY(array)`` probes the index once per id on PostgreSQL; SQLite loops
+    over ``json_each``). Thousands of ids bind far faster as one text than one by one.
     """
+    ids = bindparam("ids", type_=String)
     if dialect == "postgresql":
-        ids = bindparam("ids", type_=ARRAY(Integer))
-        return func.unnest(ids).table_valued("value").render_derived()
-    return func.json_each(bindparam("ids", type_=String)).table_valued("value")
+        return column == any_(cast(ids, ARRAY(Integer)))
+    return column.in_(select(func.json_each(ids).table_valued("value").c.value))
+
+
+def _bind_ids(ids: list[int], dialect: str) -> str:
+    text = ",".join(map(str, ids))
+    return f"{{{text}}}" if dialect == "postgresql" else f"[{text}]"
 
 
 @functools.cache
-def _level_query(direction: Direction, dialect: str) -> CompoundSelect[Any]:
-    """The statement of one level of the walk (enums read as plain strings: faster)."""
-    parts = []
-    for step in _WALKS[direction]:
-        near, far = (
-            (Rel.source_id, Rel.target_id)
-            if step.frontier_is_source
-            else (Rel.target_id, Rel.source_id)
+def _level_query(direction: Direction, dialect: str) -> Select[Any]:
+    """The statement of one level of the walk (enums read as plain strings: faster).
+
+    It follows the ``dependent_id``/``dependency_id`` columns the database computes from
+    each relation type: downstream from dependency to dependent, upstream the reverse.
+    """
+    downstream = direction == Direction.DOWNSTREAM
+    near, far = (
+        (Rel.dependency_id, Rel.dependent_id)
+        if downstream
+        else (Rel.dependent_id, Rel.dependency_id)
+    )
+    stmt = (
+        select(Rel)
+        .join(CI, CI.id == far)
+        .where(_in_frontier(near, dialect), CI.lifecycle != Lifecycle.RETIRED)
+    )
+    total: Any = literal(0)
+    if downstream:
+        # A redundant edge is always source-depends-on-target (depends_on, connected_to).
+        providers = _providers()
+        stmt = stmt.outerjoin(
+            providers,
+            (providers.c.source_id == Rel.source_id)
+            & (providers.c.relation == Rel.relation)
+            & Rel.redundant,
         )
-        frontier = _frontier(dialect)
-        stmt = (
-            select(frontier)
-            .join(Rel, near == frontier.c.value)
-            .join(CI, CI.id == far)
-            .where(Rel.relation.in_(sorted(step.relations)), CI.lifecycle != Lifecycle.RETIRED)
-        )
-        total: Any = literal(0)
-        if direction == Direction.DOWNSTREAM and not step.frontier_is_source:
-            # Only an edge whose source is the dependent can be redundant.
-            providers = _providers()
-            stmt = stmt.outerjoin(
-                providers,
-                (providers.c.source_id == Rel.source_id)
-                & (providers.c.relation == Rel.relation)
-                & Rel.redundant,
-            )
-            total = func.coalesce(providers.c.total, 0)
-        parts.append(
-            stmt.with_only_columns(
-                Rel.id.label("rel_id"),
-                near.label("via"),
-                type_coerce(Rel.relation, String).label("relation"),
-                type_coerce(Rel.redundant, Integer).label("redundant"),
-                total.label("providers"),
-                CI.id.label("ci_id"),
-                CI.name.label("name"),
-                CI.ci_class.label("ci_class"),
-                type_coerce(CI.criticality, String).label("criticality"),
-                type_coerce(CI.lifecycle, String).label("lifecycle"),
-                CI.site_id.label("site_id"),
-                maintain_column_froms=True,
-            )
-        )
-    level = union_all(*parts)
-    # Reached CIs by name (so the result needs no sort but by depth); a CI reached by
-    # several edges keeps the one with the lowest id: the same estate, the same paths.
-    columns = level.selected_columns
-    return level.order_by(columns.name, columns.ci_id, columns.rel_id)
+        total = func.coalesce(providers.c.total, 0)
+    stmt = stmt.with_only_columns(
+        Rel.id.label("rel_id"),
+        near.label("via"),
+        type_coerce(Rel.relation, String).label("relation"),
+        type_coerce(Rel.redundant, Integer).label("redundant"),
+        total.label("providers"),
+        CI.id.label("ci_id"),
+        CI.name.label("name"),
+        CI.ci_class.label("ci_class"),
+        type_coerce(CI.criticality, String).label("criticality"),
+        type_coerce(CI.lifecycle, String).label("lifecycle"),
+        CI.site_id.label("site_id"),
+        maintain_column_froms=True,
+    )
+    # By CI id (so the result needs no sort but by depth), and a CI reached by several
+    # edges keeps the lowest edge id: the same estate always gives the same paths.
+    return stmt.order_by(CI.id, Rel.id)
 
 
-def _bind_ids(ids: list[int], dialect: str) -> object:
-    return ids if dialect == "postgresql" else json.dumps(ids)
+def _fetch(session: Session, statement: Select[Any], ids: str) -> Sequence[Any]:
+    """All rows of one level as the driver's plain tuples.
+
+    A level can bring back tens of thousands of rows; wrapping each in a SQLAlchemy
+    ``Row`` costs as much as running the query, so they are read from the DBAPI cursor
+    (the statement still goes through SQLAlchemy: compiled once, events, logging).
+    """
+    result = session.connection().execute(statement, {"ids": ids})
+    try:
+        rows: Sequence[Any] = result.cursor.fetchall()
+    finally:
+        result.close()
+    return rows
 
 
 def _starts(session: Session, ci_ids: Iterable[int]) -> list[Reached]:
@@ -245,28 +236,28 @@ def walk(
     finally:
         if collecting:
             gc.enable()
-    # Each level arrived sorted by name; only a CI upgraded from degraded moved.
-    return sorted(reached.values(), key=attrgetter("depth"))
+    # Each level arrived by CI id; only a CI upgraded from degraded moved.
+    return sorted(reached, key=attrgetter("depth"))
 
 
 def _walk(
     session: Session, starts: list[Reached], direction: Direction, depth: int
-) -> dict[int, Reached]:
+) -> list[Reached]:
     dialect = session.get_bind().dialect.name
     statement = _level_query(direction, dialect)
     downstream = direction == Direction.DOWNSTREAM
-    state: dict[int, int] = {s.ci_id: _DOWN for s in starts}
+    # Every CI met so far, the starts first, each as last reached (a degraded CI may be
+    # reached again, down: it then moves to the end, its new level).
     nodes: dict[int, Reached] = {s.ci_id: s for s in starts}
     lost_providers: dict[tuple[int, str], set[int]] = {}
-    reached: dict[int, Reached] = {}
-    frontier = sorted(state)
+    criticalities, lifecycles, relations, make = _CRITICALITY, _LIFECYCLE, _RELATION, Reached
+    frontier = sorted(nodes)
     level = 0
     while frontier and level < depth:
         level += 1
-        improved: dict[int, None] = {}
-        # As they stood when this level began (one may improve during the level).
-        parents = {ci_id: (nodes[ci_id], state[ci_id]) for ci_id in frontier}
-        rows = session.execute(statement, {"ids": _bind_ids(frontier, dialect)}).all()
+        # As they stood when this level began (one may be upgraded during the level).
+        parents = {ci_id: nodes[ci_id] for ci_id in frontier}
+        improved: list[int] = []
         for (
             rel_id,
             via,
@@ -279,42 +270,41 @@ def _walk(
             criticality,
             lifecycle,
             site_id,
-        ) in rows:
-            parent, candidate = parents[via]
+        ) in _fetch(session, statement, _bind_ids(frontier, dialect)):
+            parent = parents[via]
+            degraded = parent.degraded
             if redundant and providers:
                 # Down only once every live redundant provider of this relation is down.
-                if candidate == _DOWN:
+                degraded = True
+                if not parent.degraded:
                     lost = lost_providers.setdefault((ci_id, relation), set())
                     lost.add(via)
-                    candidate = _DOWN if len(lost) >= providers else _DEGRADED
-                else:
-                    candidate = _DEGRADED
-            if candidate <= state.get(ci_id, 0):
-                continue
-            state[ci_id] = candidate
-            # An upgraded CI moves to its new level's place (the result's order).
-            reached.pop(ci_id, None)
-            # Starts are down from the outset, so they are never reached again.
-            nodes[ci_id] = reached[ci_id] = Reached(
+                    degraded = len(lost) < providers
+            known = nodes.get(ci_id)
+            if known is not None:
+                if degraded or not known.degraded:
+                    continue  # seen already, and this is no better (starts are down)
+                del nodes[ci_id]
+            nodes[ci_id] = make(
                 ci_id,
                 name,
                 ci_class,
-                _CRITICALITY[criticality],
-                _LIFECYCLE[lifecycle],
+                criticalities[criticality],
+                lifecycles[lifecycle],
                 site_id,
                 level,
                 direction,
-                candidate == _DEGRADED,
+                degraded,
                 parent,
-                _RELATION[relation],
+                relations[relation],
                 rel_id,
                 bool(redundant),
                 # Downstream, the reached CI is the source of a forward edge.
                 (relation != "hosts") == downstream,
             )
-            improved[ci_id] = None
-        frontier = list(improved)
-    return reached
+            improved.append(ci_id)
+        frontier = list(dict.fromkeys(improved))
+    return list(nodes.values())[len(starts) :]
 
 
 @dataclass(eq=False)

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Computed, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from itsm_core.cmdb.choices import Criticality, Lifecycle, RelationType
 from itsm_core.db import Base, enum_type
 from itsm_core.timeutil import utcnow
+
+# ``A hosts B``: B depends on A; every other relation: the source depends on the target.
+DEPENDENT_SQL = "CASE WHEN relation = 'hosts' THEN target_id ELSE source_id END"
+DEPENDENCY_SQL = "CASE WHEN relation = 'hosts' THEN source_id ELSE target_id END"
 
 # Any JSON value; Python None is SQL NULL (so "no old value" can be queried with IS NULL).
 _JSON_OR_NULL = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
@@ -85,6 +89,10 @@ class CIRelationship(Base):
     relation: Mapped[RelationType] = mapped_column(enum_type(RelationType))
     redundant: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Which end needs the other, computed by the database from the relation type (see
+    # ``RelationType``): impact analysis follows these whatever wrote the row.
+    dependent_id: Mapped[int] = mapped_column(Computed(DEPENDENT_SQL, persisted=True), index=True)
+    dependency_id: Mapped[int] = mapped_column(Computed(DEPENDENCY_SQL, persisted=True), index=True)
 
 
 class CIHistory(Base):

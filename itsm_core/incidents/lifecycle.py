@@ -58,6 +58,7 @@ from itsm_core.incidents.choices import (
     TimelineKind,
 )
 from itsm_core.incidents.models import Incident, PendingPeriod
+from itsm_core.sla import records as sla
 from itsm_core.statemachine import StateMachine
 from itsm_core.timeutil import utcnow
 
@@ -237,6 +238,7 @@ def transition(
         before=before,
         after=snapshot(incident),
     )
+    sla.sync_incident(session, incident, now)
     if target == S.RESOLVED:
         _resolve_children(session, actor, incident)
     return incident

@@ -19,6 +19,7 @@ from itsm_core.incidents import lifecycle, timeline
 from itsm_core.incidents.choices import FINAL_STATES, OPEN_STATES, IncidentState, TimelineKind
 from itsm_core.incidents.models import Incident, IncidentCI
 from itsm_core.incidents.service import get_incident
+from itsm_core.sla import records as sla
 
 
 def merge_by_id(session: Session, actor: Actor, duplicate_id: int, into_id: int) -> Incident:
@@ -91,6 +92,7 @@ def merge(session: Session, actor: Actor, duplicate: Incident, target: Incident)
     lifecycle.transition(
         session, actor, duplicate, IncidentState.CANCELLED, reason=f"Merged into {target.number}"
     )
+    sla.sync_incident(session, target)
     return target
 
 

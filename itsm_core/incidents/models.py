@@ -107,7 +107,7 @@ class Incident(Base):
         cascade="all, delete-orphan", lazy="selectin", order_by="IncidentCI.ci_id"
     )
     children: Mapped[list[Incident]] = relationship(
-        foreign_keys=[parent_id], lazy="selectin", order_by="Incident.id"
+        foreign_keys=[parent_id], lazy="selectin", order_by="Incident.id", join_depth=1
     )
 
     @property

@@ -23,6 +23,7 @@ from itsm_core.incidents.models import Incident, IncidentCI, format_number
 from itsm_core.incidents.priority import DEFAULT_MATRIX, PriorityMatrix
 from itsm_core.incidents.schemas import IncidentCreate, IncidentPatch
 from itsm_core.people.models import Group, User
+from itsm_core.sla import records as sla
 
 S = IncidentState
 
@@ -190,6 +191,7 @@ def create_incident(
         session.flush()
         _record_assignment(session, actor, incident, before)
         lifecycle.transition(session, actor, incident, S.ASSIGNED)
+    sla.sync_incident(session, incident)
     return incident
 
 
@@ -338,4 +340,5 @@ def update_incident(
         before={k: v[0] for k, v in changes.items()},
         after={k: v[1] for k, v in changes.items()},
     )
+    sla.sync_incident(session, incident)
     return incident

@@ -7,6 +7,7 @@ It holds no caches and does no date arithmetic: ``BusinessCalendar`` does that.
 Validation errors are pydantic ``ValidationError``, a subclass of ``ValueError``.
 """
 
+import unicodedata
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from datetime import date
@@ -19,7 +20,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 _START = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
 _END = r"^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$"
 
-Label = Annotated[str, Field(max_length=100)]
+
+def printable(value: str) -> str:
+    """``value`` if it holds no control characters (PostgreSQL refuses NUL in text)."""
+    if any(unicodedata.category(char) == "Cc" and char not in "\t\n\r" for char in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Label = Annotated[str, Field(max_length=100), AfterValidator(printable)]
 """A holiday or override name."""
 
 
@@ -163,7 +172,7 @@ class OfficialNotice(_Frozen):
     """
 
     year: int = Field(ge=1949, le=9998)
-    title: str = Field(default="", max_length=500)
+    title: Annotated[str, Field(max_length=500), AfterValidator(printable)] = ""
     holidays: dict[date, Label] = Field(default_factory=dict, max_length=400)
     workdays: dict[date, Label] = Field(default_factory=dict, max_length=400)
 
@@ -185,7 +194,7 @@ class CalendarDefinition(_Frozen):
     (``use_prc_holidays``) > ``week``.
     """
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(printable)]
     timezone: str = "Asia/Shanghai"
     week: WeekSchedule
     use_prc_holidays: bool = False

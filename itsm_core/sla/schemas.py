@@ -23,12 +23,17 @@ from itsm_core.sla.definition import (
     WeekSchedule,
     WorkingInterval,
     check_timezone,
+    printable,
 )
 from itsm_core.sla.models import SlaCalendar, SlaEvent, SlaPolicy
 from itsm_core.sla.views import IncidentSlaView, RecordView
 
-Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")]
-Description = Annotated[str, Field(max_length=500)]
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$"),
+    AfterValidator(printable),
+]
+Description = Annotated[str, Field(max_length=500), AfterValidator(printable)]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_timezone)]
 Weekday = Annotated[int, Field(ge=0, le=6, description="0 = Monday … 6 = Sunday.")]
 Overrides = Annotated[tuple[DayOverride, ...], Field(max_length=3000)]

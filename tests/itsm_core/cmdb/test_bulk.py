@@ -146,9 +146,7 @@ def test_every_problem_is_reported_with_its_row_and_nothing_is_kept(session: Ses
     with pytest.raises(ValidationFailed) as caught:
         import_estate(session, SYSTEM, csv_text, BulkFormat.CSV)
     assert caught.value.errors == {
-        "row 3: criticality": [
-            "Input should be 'clinical_critical', 'high', 'normal' or 'low'"
-        ],
+        "row 3: criticality": ["Input should be 'clinical_critical', 'high', 'normal' or 'low'"],
         "row 3: attributes.vcpus": [
             "Input should be a valid integer, unable to parse string as an integer"
         ],

@@ -30,7 +30,7 @@ def count_selects(engine: Engine) -> Iterator[list[str]]:
 
     def on_execute(*args: Any) -> None:
         statement = args[2]
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", on_execute)
