@@ -40,7 +40,7 @@ class InvalidTransition(Conflict):
     title = "Invalid transition"
 
     def __init__(self, entity: str, current: str, target: str, reason: str | None = None):
-        detail = f"{entity} cannot move from {current!r} to {target!r}"
+        detail = f"{entity} cannot move from '{current}' to '{target}'"
         if reason:
             detail += f": {reason}"
         super().__init__(detail, errors={"state": [detail]})
