@@ -34,7 +34,7 @@ from sqlalchemy import (
     String,
     any_,
     bindparam,
-    cast,
+    exists,
     func,
     literal,
     select,
@@ -117,30 +117,40 @@ def _providers() -> Any:
 
 
 def _in_frontier(column: Any, dialect: str) -> Any:
-    """``column`` is in the frontier, which is bound as ONE text parameter ``ids``.
+    """``column`` is in the frontier, which is bound as ONE parameter ``ids``.
 
-    One parameter whatever the frontier's size: no bind-parameter limit to split
-    around, one statement that SQLAlchemy compiles once, and a list the database reads
-    as a set (``= ANY(array)`` probes the index once per id on PostgreSQL; SQLite loops
-    over ``json_each``). Thousands of ids bind far faster as one text than one by one.
+    One parameter whatever the frontier's size (an integer array on PostgreSQL, a JSON
+    array text on SQLite): no bind-parameter limit to split around, one statement that
+    SQLAlchemy compiles once, and thousands of ids bound far faster than one by one.
     """
-    ids = bindparam("ids", type_=String)
     if dialect == "postgresql":
-        return column == any_(cast(ids, ARRAY(Integer)))
+        return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+    ids = bindparam("ids", type_=String)
     return column.in_(select(func.json_each(ids).table_valued("value").c.value))
 
 
-def _bind_ids(ids: list[int], dialect: str) -> str:
-    text = ",".join(map(str, ids))
-    return f"{{{text}}}" if dialect == "postgresql" else f"[{text}]"
+def _expandable(ci_id: Any, downstream: bool, last: bool) -> Any:
+    """Whether the reached CI has edges of its own to follow (none asked on the last level)."""
+    if last:
+        return literal(0)
+    onward = aliased(Rel)
+    column = onward.dependency_id if downstream else onward.dependent_id
+    return exists(select(1).select_from(onward).where(column == ci_id))
+
+
+def _bind_ids(ids: list[int], dialect: str) -> object:
+    return ids if dialect == "postgresql" else f"[{','.join(map(str, ids))}]"
 
 
 @functools.cache
-def _level_query(direction: Direction, dialect: str) -> Select[Any]:
+def _level_query(direction: Direction, dialect: str, last: bool) -> Select[Any]:
     """The statement of one level of the walk (enums read as plain strings: faster).
 
     It follows the ``dependent_id``/``dependency_id`` columns the database computes from
     each relation type: downstream from dependency to dependent, upstream the reverse.
+    Each reached CI says whether it has edges to follow (``expandable``), so leaves —
+    most of an estate: interfaces, services — never fill the next frontier; the ``last``
+    level skips that question.
     """
     downstream = direction == Direction.DOWNSTREAM
     near, far = (
@@ -176,6 +186,7 @@ def _level_query(direction: Direction, dialect: str) -> Select[Any]:
         type_coerce(CI.criticality, String).label("criticality"),
         type_coerce(CI.lifecycle, String).label("lifecycle"),
         CI.site_id.label("site_id"),
+        _expandable(far, downstream, last).label("expandable"),
         maintain_column_froms=True,
     )
     # By CI id (so the result needs no sort but by depth), and a CI reached by several
@@ -183,7 +194,7 @@ def _level_query(direction: Direction, dialect: str) -> Select[Any]:
     return stmt.order_by(CI.id, Rel.id)
 
 
-def _fetch(session: Session, statement: Select[Any], ids: str) -> Sequence[Any]:
+def _fetch(session: Session, statement: Select[Any], ids: object) -> Sequence[Any]:
     """All rows of one level as the driver's plain tuples.
 
     A level can bring back tens of thousands of rows; wrapping each in a SQLAlchemy
@@ -244,7 +255,6 @@ def _walk(
     session: Session, starts: list[Reached], direction: Direction, depth: int
 ) -> list[Reached]:
     dialect = session.get_bind().dialect.name
-    statement = _level_query(direction, dialect)
     downstream = direction == Direction.DOWNSTREAM
     # Every CI met so far, the starts first, each as last reached (a degraded CI may be
     # reached again, down: it then moves to the end, its new level).
@@ -270,7 +280,10 @@ def _walk(
             criticality,
             lifecycle,
             site_id,
-        ) in _fetch(session, statement, _bind_ids(frontier, dialect)):
+            expandable,
+        ) in _fetch(
+            session, _level_query(direction, dialect, level == depth), _bind_ids(frontier, dialect)
+        ):
             parent = parents[via]
             degraded = parent.degraded
             if redundant and providers:
@@ -302,7 +315,8 @@ def _walk(
                 # Downstream, the reached CI is the source of a forward edge.
                 (relation != "hosts") == downstream,
             )
-            improved.append(ci_id)
+            if expandable:
+                improved.append(ci_id)
         frontier = list(dict.fromkeys(improved))
     return list(nodes.values())[len(starts) :]
 
