@@ -116,7 +116,7 @@ def impact_out(result: ImpactResult, *, classes: set[str], limit: int) -> Impact
         highest_criticality=result.highest_criticality,
         business_services=[ImpactedCIOut.of(n) for n in result.business_services],
         degraded_business_services=[ImpactedCIOut.of(n) for n in result.degraded_business_services],
-        affected_site_ids=sorted({n.site_id for n in down if n.site_id is not None}),
+        affected_site_ids=result.affected_site_ids,
         cis=[ImpactedCIOut.of(n) for n in reached[:limit]],
         truncated=len(reached) > limit,
     )

@@ -170,6 +170,18 @@ def test_a_wide_level_is_still_one_query(session: Session, engine: Engine) -> No
     assert len(statements) == 1 + 2
 
 
+def test_redundancy_costs_one_query_per_walk_not_per_level(
+    session: Session, engine: Engine
+) -> None:
+    _svc, gw1, *_ = _redundant_pair(session)
+    session.flush()
+    with count_selects(engine) as statements:
+        result = impact(session, gw1.id, Direction.DOWNSTREAM, depth=6)
+    assert [n.name for n in result.downstream] == ["telemedicine"]
+    # The start, level 1 (which meets the redundant edge), the redundancy groups.
+    assert len(statements) == 1 + 1 + 1
+
+
 def test_depth_zero_reaches_nothing_and_too_deep_is_refused(session: Session) -> None:
     cis = chain(session, 2)
     assert impact(session, cis[0].id, depth=0).downstream == []
