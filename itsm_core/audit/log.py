@@ -11,8 +11,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import select, text
@@ -20,29 +18,13 @@ from sqlalchemy.orm import Session
 
 from itsm_core.actor import Actor
 from itsm_core.audit.models import AuditEntry
+from itsm_core.jsonable import to_json
 from itsm_core.timeutil import utcnow
 
 GENESIS = "0" * 64
 # Keys whose values are never written to the log, whatever the caller passes.
 _SECRET_MARKERS = ("password", "secret", "token", "community", "auth_key", "priv_key")
 _PG_LOCK_KEY = 0x46554C4352  # "FULCR": serialises chain extension on PostgreSQL
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {
-            str(k): ("**********" if _is_secret(str(k)) else _jsonable(v)) for k, v in value.items()
-        }
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [_jsonable(v) for v in value]
-        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 def _is_secret(key: str) -> bool:
@@ -90,8 +72,8 @@ def record(
         action=action,
         entity_type=entity_type,
         entity_id=str(entity_id),
-        before=_jsonable(before) if before is not None else None,
-        after=_jsonable(after) if after is not None else None,
+        before=to_json(before, secret_key=_is_secret) if before is not None else None,
+        after=to_json(after, secret_key=_is_secret) if after is not None else None,
         prev_hash=last.hash if last else GENESIS,
     )
     entry.hash = _digest(entry)

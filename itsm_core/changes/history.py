@@ -6,7 +6,6 @@ timeline a CAB reads and the audit log an inspector verifies never disagree.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,6 +14,7 @@ from itsm_core import audit
 from itsm_core.actor import Actor
 from itsm_core.changes.choices import ChangeState, EventKind
 from itsm_core.changes.models import Change, ChangeEvent
+from itsm_core.jsonable import to_json
 from itsm_core.timeutil import utcnow
 
 ENTITY = "change"
@@ -59,17 +59,6 @@ def brief(change: Change) -> dict[str, Any]:
     }
 
 
-def _plain(value: Any) -> Any:
-    # Timeline data is JSON: times as ISO strings, tuples as lists.
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 def log(
     session: Session,
     actor: Actor,
@@ -93,7 +82,7 @@ def log(
         message=message,
         from_state=from_state,
         to_state=to_state,
-        data=_plain(data or {}),
+        data=to_json(data or {}),
     )
     session.add(event)
     session.flush()

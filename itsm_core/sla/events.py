@@ -17,6 +17,7 @@ from itsm_core.actor import SYSTEM
 from itsm_core.incidents import timeline
 from itsm_core.incidents.choices import TimelineKind
 from itsm_core.incidents.models import Incident
+from itsm_core.jsonable import to_json
 from itsm_core.sla.choices import SlaEventKind, SlaMetric
 from itsm_core.sla.models import IncidentSla, SlaEvent
 
@@ -36,7 +37,7 @@ def record_event(
     incident: Incident | None = None,
 ) -> SlaEvent:
     """Write one event of ``record`` (already flushed, so it has an id)."""
-    payload = {key: _plain(value) for key, value in (data or {}).items()}
+    payload = {key: to_json(value) for key, value in (data or {}).items()}
     event = SlaEvent(
         incident_id=record.incident_id,
         incident_sla_id=record.id,
@@ -78,9 +79,3 @@ def _sentence(record: IncidentSla, kind: SlaEventKind) -> str:
         return f"SLA {label} breached: was due {due}{suffix}"
     share = round(record.warning_share * 100)
     return f"SLA {label} at risk: {share}% used, due {due}{suffix}"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return getattr(value, "value", value)
