@@ -8,7 +8,21 @@ from sqlalchemy.engine import Engine
 from api import errors
 from api.metrics import MetricsMiddleware
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from api.routes import audit, changes, cmdb, health, incidents, people, sla
+from api.routes import (
+    alert_intake,
+    alert_routing,
+    alerts,
+    audit,
+    changes,
+    cmdb,
+    escalation,
+    health,
+    incidents,
+    notifications,
+    people,
+    series,
+    sla,
+)
 from itsm_core.db import make_engine, make_session_factory
 from itsm_core.settings import Settings
 
@@ -20,6 +34,12 @@ ROUTERS = [
     incidents.router,
     changes.router,
     sla.router,
+    alert_intake.router,
+    alerts.router,
+    alert_routing.router,
+    escalation.router,
+    notifications.router,
+    series.router,
 ]
 
 

@@ -1,0 +1,1 @@
+"""Collectors: SNMP devices, Proxmox hypervisors and Prometheus into samples and CIs."""

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 
-class _Section(BaseSettings):
+class Section(BaseSettings):
     """Base for subsystem settings: the environment beats the TOML file."""
 
     @classmethod
@@ -33,7 +33,7 @@ class _Section(BaseSettings):
         return env_settings, init_settings, file_secret_settings
 
 
-class DatabaseSettings(_Section):
+class DatabaseSettings(Section):
     """Where Fulcrum keeps its state (``FULCRUM_DATABASE_URL``)."""
 
     model_config = SettingsConfigDict(env_prefix="FULCRUM_DATABASE_", extra="forbid")
@@ -65,7 +65,7 @@ class DatabaseSettings(_Section):
         return make_url(self.url.get_secret_value()).render_as_string(hide_password=True)
 
 
-class ApiSettings(_Section):
+class ApiSettings(Section):
     """The HTTP service (``FULCRUM_API_…``)."""
 
     model_config = SettingsConfigDict(env_prefix="FULCRUM_API_", extra="forbid")
@@ -77,7 +77,7 @@ class ApiSettings(_Section):
     )
 
 
-class SlaSettings(_Section):
+class SlaSettings(Section):
     """SLA clocks (``FULCRUM_SLA_…``)."""
 
     model_config = SettingsConfigDict(env_prefix="FULCRUM_SLA_", extra="forbid")
@@ -94,7 +94,7 @@ _Level = Literal["high", "medium", "low"]
 _Priority = Literal["P1", "P2", "P3", "P4", "P5"]
 
 
-class IncidentSettings(_Section):
+class IncidentSettings(Section):
     """Incidents (``FULCRUM_INCIDENTS_…``)."""
 
     model_config = SettingsConfigDict(env_prefix="FULCRUM_INCIDENTS_", extra="forbid")
@@ -113,24 +113,42 @@ class IncidentSettings(_Section):
     )
 
 
+S = TypeVar("S", bound=Section)
+
+
 class Settings:
-    """All of Fulcrum's settings, one attribute per subsystem."""
+    """All of Fulcrum's settings: the core's as attributes, other packages' by ``section()``.
+
+    ``alerting``, ``collectors`` and the other packages define their own ``Section``
+    subclasses and register them with :func:`register_section`, so ``itsm_core`` never
+    imports them; ``settings.section(AlertingSettings)`` returns the typed instance.
+    """
 
     def __init__(self, sections: dict[str, Any] | None = None) -> None:
-        sections = sections or {}
-        unknown = set(sections) - set(SECTIONS)
+        self._raw = dict(sections or {})
+        unknown = set(self._raw) - set(SECTIONS)
         if unknown:
             raise ValueError(f"unknown configuration section(s): {', '.join(sorted(unknown))}")
-        self.database = DatabaseSettings(**sections.get("database", {}))
-        self.api = ApiSettings(**sections.get("api", {}))
-        self.sla = SlaSettings(**sections.get("sla", {}))
-        self.incidents = IncidentSettings(**sections.get("incidents", {}))
+        self._sections: dict[str, Section] = {}
+        self.database = self.section(DatabaseSettings)
+        self.api = self.section(ApiSettings)
+        self.sla = self.section(SlaSettings)
+        self.incidents = self.section(IncidentSettings)
+
+    def section(self, cls: type[S]) -> S:
+        """The settings of one subsystem, built (and validated) on first use."""
+        name = _name_of(cls)
+        if name not in self._sections:
+            self._sections[name] = cls(**self._raw.get(name, {}))
+        built = self._sections[name]
+        assert isinstance(built, cls)
+        return built
 
     def describe(self) -> dict[str, dict[str, Any]]:
         """Effective values with secrets masked, for `fulcrum config show`."""
         out: dict[str, dict[str, Any]] = {}
-        for name in SECTIONS:
-            section: BaseSettings = getattr(self, name)
+        for name, cls in SECTIONS.items():
+            section: BaseSettings = self.section(cls)
             values = section.model_dump()
             for key, value in values.items():
                 if isinstance(value, SecretStr):
@@ -141,12 +159,26 @@ class Settings:
         return out
 
 
-SECTIONS: dict[str, type[_Section]] = {
+SECTIONS: dict[str, type[Section]] = {
     "database": DatabaseSettings,
     "api": ApiSettings,
     "sla": SlaSettings,
     "incidents": IncidentSettings,
 }
+
+
+def register_section(name: str, cls: type[Section]) -> None:
+    """Make ``[name]`` a known TOML table read into ``cls`` (called at the package's import)."""
+    if SECTIONS.get(name, cls) is not cls:
+        raise ValueError(f"configuration section {name!r} is already registered")
+    SECTIONS[name] = cls
+
+
+def _name_of(cls: type[Section]) -> str:
+    for name, registered in SECTIONS.items():
+        if registered is cls:
+            return name
+    raise KeyError(f"{cls.__name__} is not a registered configuration section")
 
 
 def load_settings(config_file: Path | None = None) -> Settings:

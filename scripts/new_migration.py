@@ -17,6 +17,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import create_engine
 
+import api.models  # noqa: F401  (every package's tables join the metadata)
 from itsm_core.migrate import MIGRATIONS, alembic_config, upgrade
 
 

@@ -8,6 +8,7 @@ VENV=${VENV:-.venv}
 PG_URL=${FULCRUM_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/test}
 
 scripts/ensure-postgres.sh "$PG_URL"
+scripts/ensure-peers.sh
 
 echo "== lint"
 "$VENV/bin/ruff" check .

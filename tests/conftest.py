@@ -20,10 +20,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from api.models import Base
 from itsm_core import migrate
 from itsm_core.actor import SYSTEM
 from itsm_core.db import make_engine, make_session_factory
-from itsm_core.models import Base
 from itsm_core.people import service as people
 from itsm_core.people.roles import Role
 from itsm_core.settings import Settings

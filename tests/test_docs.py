@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import api.app  # noqa: F401  (registers every package's settings section)
 from itsm_core.settings import SECTIONS
 
 DOC = Path(__file__).parents[1] / "docs" / "configuration.md"

@@ -7,7 +7,20 @@ from typing import Annotated
 
 import typer
 
-from api.cli import audit, cmdb, config, db, demo, incidents, serve, sla, tokens
+from api.cli import (
+    alerts,
+    audit,
+    cmdb,
+    config,
+    db,
+    demo,
+    incidents,
+    notify,
+    poll,
+    serve,
+    sla,
+    tokens,
+)
 from api.cli.context import CliContext
 
 app = typer.Typer(
@@ -37,6 +50,9 @@ app.add_typer(config.app, name="config")
 app.add_typer(cmdb.app, name="cmdb")
 app.add_typer(sla.app, name="sla")
 app.add_typer(incidents.app, name="incidents")
+app.add_typer(alerts.app, name="alerts")
+app.add_typer(notify.app, name="notify")
+app.add_typer(poll.app, name="poll")
 serve.register(app)
 demo.register(app)
 

@@ -95,3 +95,8 @@ class TimelineKind(StrEnum):
     LINK = "link"
     MERGE = "merge"
     SYSTEM = "system"
+    # Written by alerting: an alert joined, resolved or was damped; an escalation fired;
+    # a notification was sent or failed.
+    ALERT = "alert"
+    ESCALATION = "escalation"
+    NOTIFICATION = "notification"

@@ -14,6 +14,8 @@ class Role(StrEnum):
     CHANGE_APPROVER = "change_approver"
     MANAGER = "manager"
     ADMIN = "admin"
+    # A machine caller (Alertmanager, a monitoring bridge): may post alerts, nothing else.
+    ALERT_SOURCE = "alert_source"
 
 
 class Permission(StrEnum):
@@ -31,6 +33,13 @@ class Permission(StrEnum):
     PEOPLE_READ = "people:read"
     PEOPLE_ADMIN = "people:admin"
     AUDIT_READ = "audit:read"
+    ALERT_INGEST = "alert:ingest"
+    ALERT_READ = "alert:read"
+    # Routing rules, maintenance windows, escalation policies, notification channels.
+    ALERT_ADMIN = "alert:admin"
+    METRIC_READ = "metric:read"
+    # Collector targets and credentials, discovery runs.
+    COLLECTOR_ADMIN = "collector:admin"
 
 
 _READ = {
@@ -39,6 +48,8 @@ _READ = {
     Permission.CHANGE_READ,
     Permission.SLA_READ,
     Permission.PEOPLE_READ,
+    Permission.ALERT_READ,
+    Permission.METRIC_READ,
 }
 _DESK = _READ | {Permission.INCIDENT_WRITE}
 _ENGINEER = _DESK | {Permission.CI_WRITE, Permission.CHANGE_WRITE}
@@ -57,9 +68,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CHANGE_MANAGE,
             Permission.AUDIT_READ,
             Permission.SLA_ADMIN,
+            Permission.ALERT_ADMIN,
+            Permission.COLLECTOR_ADMIN,
         }
     ),
     Role.ADMIN: frozenset(Permission),
+    Role.ALERT_SOURCE: frozenset({Permission.ALERT_INGEST}),
 }
 
 

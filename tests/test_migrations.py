@@ -4,8 +4,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
+from api.models import Base
 from itsm_core import migrate
-from itsm_core.models import Base
 
 
 def test_database_is_at_head_after_upgrade(engine: Engine) -> None:

@@ -1,0 +1,1 @@
+"""ORM models of alerting (filled in by the alert-intake work)."""

@@ -1,0 +1,7 @@
+"""Alerts, their occurrences, and maintenance windows."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])

@@ -1,0 +1,1 @@
+"""ORM models of the collectors and the metric store (filled in by the metric-store work)."""
