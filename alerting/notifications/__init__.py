@@ -1,0 +1,1 @@
+"""Notifications: channels (WeCom, DingTalk, e-mail, webhook via apprise), templates, outbox."""
