@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from api import errors
+from api.background import BackgroundServices, BackgroundSettings
+from api.jobs import JOBS, SERVICES
 from api.metrics import MetricsMiddleware
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.routes import (
@@ -43,9 +49,16 @@ ROUTERS = [
 ]
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
-    """An app bound to ``settings`` (and to ``engine`` when the caller already has one)."""
+def create_app(
+    settings: Settings, engine: Engine | None = None, *, background: bool = False
+) -> FastAPI:
+    """An app bound to ``settings`` (and to ``engine`` when the caller already has one).
+
+    ``background`` starts the periodic jobs and services of ``api.jobs`` with the app
+    (``fulcrum serve`` does; tests drive the same job functions directly).
+    """
     app = FastAPI(
+        lifespan=_lifespan if background else None,
         title="Fulcrum",
         version="0.1.0",
         description="Monitoring-integrated AIOps and ITSM for hospital IT departments.",
@@ -61,3 +74,25 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if not settings.section(BackgroundSettings).enabled:
+        yield
+        return
+    services = BackgroundServices(
+        app.state.session_factory,
+        settings,
+        JOBS,
+        [service(app.state.session_factory, settings) for service in SERVICES],
+    )
+    app.state.background = services
+    stop = asyncio.Event()
+    runner = asyncio.create_task(services.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await runner

@@ -1,4 +1,4 @@
-"""``fulcrum serve``: the API (and, as they arrive, the background services)."""
+"""``fulcrum serve``: the API and the background jobs (``api.jobs``) in one process."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         if not migrate.is_up_to_date(cli.engine):
             typer.echo("the database schema is not current: run `fulcrum db upgrade`", err=True)
             raise typer.Exit(2)
-        api = create_app(cli.settings, cli.engine)
+        api = create_app(cli.settings, cli.engine, background=True)
         uvicorn.run(
             api,
             host=host or cli.settings.api.host,

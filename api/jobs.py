@@ -1,0 +1,39 @@
+"""The periodic jobs ``fulcrum serve`` runs, each a thin wrapper over a domain function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.background import PeriodicJob, Service
+from itsm_core.db import unit_of_work
+from itsm_core.incidents.jobs import close_resolved
+from itsm_core.settings import Settings
+from itsm_core.sla.evaluation import evaluate
+
+
+def evaluate_sla(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> int:
+    """SLA warnings and breaches due by ``now`` (``[sla] warning_share``)."""
+    with unit_of_work(sessions) as session:
+        run = evaluate(session, now, warning_share=settings.sla.warning_share)
+    return run.warnings + run.breaches
+
+
+def close_resolved_incidents(
+    sessions: sessionmaker[Session], settings: Settings, now: datetime
+) -> int:
+    """Close incidents resolved longer ago than ``[incidents] auto_close_after_hours``."""
+    after = timedelta(hours=settings.incidents.auto_close_after_hours)
+    with unit_of_work(sessions) as session:
+        return len(close_resolved(session, after, now=now))
+
+
+JOBS: list[PeriodicJob] = [
+    PeriodicJob("sla_evaluate", 30, evaluate_sla),
+    PeriodicJob("incidents_close_resolved", 300, close_resolved_incidents),
+]
+
+# Long-running services, each built from the session factory and settings.
+SERVICES: list[Callable[[sessionmaker[Session], Settings], Service]] = []
