@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.background import PeriodicJob, Service
@@ -30,9 +31,21 @@ def close_resolved_incidents(
         return len(close_resolved(session, after, now=now))
 
 
+def optimize_sqlite(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> int:
+    """``PRAGMA optimize`` keeps SQLite's planner statistics fresh as tables grow."""
+    del settings, now
+    with sessions() as session:
+        if session.get_bind().dialect.name != "sqlite":
+            return 0
+        session.execute(text("PRAGMA optimize"))
+        session.commit()
+    return 1
+
+
 JOBS: list[PeriodicJob] = [
     PeriodicJob("sla_evaluate", 30, evaluate_sla),
     PeriodicJob("incidents_close_resolved", 300, close_resolved_incidents),
+    PeriodicJob("sqlite_optimize", 6 * 3600, optimize_sqlite),
 ]
 
 # Long-running services, each built from the session factory and settings.

@@ -22,8 +22,15 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (default: the newest)."""
+    """Bring the database to ``revision`` (default: the newest), then refresh statistics.
+
+    SQLite plans with the statistics ``ANALYZE`` gathers and never gathers them itself;
+    without them it picks poor indexes for the incident list's range filters.
+    """
     command.upgrade(alembic_config(engine), revision)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
 
 
 def current_revision(engine: Engine) -> str | None:
