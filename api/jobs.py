@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerting.jobs import run_deadman_check
+from alerting.jobs_notify import run_dispatch, run_escalations
 from api.background import PeriodicJob, Service
 from itsm_core.db import unit_of_work
 from itsm_core.incidents.jobs import close_resolved
@@ -46,6 +48,10 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("sla_evaluate", 30, evaluate_sla),
     PeriodicJob("incidents_close_resolved", 300, close_resolved_incidents),
     PeriodicJob("sqlite_optimize", 6 * 3600, optimize_sqlite),
+    # Alerting: [escalation], [notifications] and [alerting] deadman_* settings.
+    PeriodicJob("escalations", 30, run_escalations),
+    PeriodicJob("notifications_dispatch", 10, run_dispatch),
+    PeriodicJob("alerting_deadman", 60, run_deadman_check),
 ]
 
 # Long-running services, each built from the session factory and settings.

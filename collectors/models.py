@@ -1,1 +1,6 @@
-"""ORM models of the collectors and the metric store (filled in by the metric-store work)."""
+"""ORM models of the collectors and the metric store (imported by ``api.models``)."""
+
+from collectors.store.models import Rollup, Series, StoredSample
+from collectors.target_state import TargetState
+
+__all__ = ["Rollup", "Series", "StoredSample", "TargetState"]

@@ -31,10 +31,16 @@ class DiscoveredCI:
 @dataclass(slots=True)
 class PollResult:
     """One poll's yield. ``complete`` lists the CI classes this poll saw in full, so
-    discovery may mark the unseen ones of that source missing."""
+    discovery may mark the unseen ones of that source missing.
+
+    ``scope`` bounds that sweep to the external ids starting with it: several targets
+    share a source (two Proxmox clusters, many SNMP devices), and one target's poll must
+    not mark another's CIs missing. ``None`` sweeps the whole source.
+    """
 
     target: str
     samples: list[Sample] = field(default_factory=list)
     cis: list[DiscoveredCI] = field(default_factory=list)
     relations: list[DiscoveredRelation] = field(default_factory=list)
     complete: frozenset[str] = frozenset()
+    scope: str | None = None

@@ -12,7 +12,8 @@ class RoutingDecision:
     """The incident fields routing fills in; ``rule_id`` is None when no rule matched.
 
     ``auto_resolve``: when all of the incident's alerts resolve, resolve it (True) or
-    leave it for the NOC to confirm (False).
+    leave it for the NOC to confirm (False). ``contingency_plan`` is the plan's name
+    (``contingency_plan_id`` its id, for fetching the steps).
     """
 
     rule_id: int | None
@@ -25,3 +26,5 @@ class RoutingDecision:
     second_responsible_id: int | None = None
     contingency_plan: str | None = None
     auto_resolve: bool = False
+    rule_name: str | None = None
+    contingency_plan_id: int | None = None

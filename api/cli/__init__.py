@@ -17,6 +17,7 @@ from api.cli import (
     incidents,
     notify,
     poll,
+    routing,
     serve,
     sla,
     tokens,
@@ -53,6 +54,7 @@ app.add_typer(incidents.app, name="incidents")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(notify.app, name="notify")
 app.add_typer(poll.app, name="poll")
+app.add_typer(routing.app, name="routing")
 serve.register(app)
 demo.register(app)
 

@@ -1,0 +1,1 @@
+"""Prometheus collector tests against Debian prometheus on loopback."""

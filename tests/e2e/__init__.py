@@ -1,0 +1,1 @@
+"""End-to-end tests: Fulcrum as a real HTTP server with real peers on loopback."""

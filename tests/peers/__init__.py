@@ -1,0 +1,1 @@
+"""Real protocol peers the tests start on loopback: Prometheus, Alertmanager, receivers."""
