@@ -216,7 +216,7 @@ def _open(
     link = session.get(AlertIncident, incident.id)
     if link is not None:
         link.auto_resolve = cfg.deadman_auto_resolve
-    note(session, incident, summary, {"deadman": cfg.deadman_alert_name, "minutes": minutes})
+    note(session, incident.id, summary, {"deadman": cfg.deadman_alert_name, "minutes": minutes})
     return incident
 
 
@@ -225,10 +225,10 @@ def _open_incident(
 ) -> tuple[Incident, AlertIncident | None] | None:
     if row.incident_id is None:
         return None
-    incident = lock_incidents(session, [row.incident_id]).get(row.incident_id)
-    if incident is None or incident.state not in OPEN_STATES:
+    locked = lock_incidents(session, [row.incident_id]).get(row.incident_id)
+    if locked is None or locked.state not in OPEN_STATES:
         return None
-    return incident, session.get(AlertIncident, incident.id)
+    return session.get_one(Incident, locked.id), session.get(AlertIncident, locked.id)
 
 
 def _silent_again(session: Session, row: DeadmanHeartbeat, cfg: AlertingSettings) -> bool:
@@ -242,7 +242,7 @@ def _silent_again(session: Session, row: DeadmanHeartbeat, cfg: AlertingSettings
     row.alarmed_for = row.last_heartbeat_at
     note(
         session,
-        incident,
+        incident.id,
         f"The {cfg.deadman_alert_name} heartbeat is missing again (last at "
         f"{row.last_heartbeat_at.isoformat()})",
         {"deadman": cfg.deadman_alert_name, "silent_again": True},
@@ -266,7 +266,7 @@ def _heartbeat_back(
         f"{row.last_heartbeat_at.isoformat()}). Alerts raised during the silence may have "
         "been lost upstream: check Alertmanager."
     )
-    note(session, incident, text, {"deadman": cfg.deadman_alert_name, "heartbeat_back": True})
+    note(session, incident.id, text, {"deadman": cfg.deadman_alert_name, "heartbeat_back": True})
     if cfg.deadman_auto_resolve:
         lifecycle.transition(
             session,

@@ -1,7 +1,9 @@
 """De-duplication: which incoming alerts are new, repeats, re-fires, resolutions or stale.
 
-One query reads (and, on PostgreSQL, locks) every known alert of the payload by
-fingerprint; the verdict per alert compares the stored state with the incoming one:
+One query reads every known alert of the payload by fingerprint (on PostgreSQL after
+taking the payload's fingerprint locks, so a concurrent delivery of the same alert waits
+and then sees what this one stored); the verdict per alert compares the stored state
+with the incoming one:
 
 ==================  ================  =============================================
 stored              incoming          verdict
@@ -34,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from alerting.canonical import AlertSourceKind, AlertStatus, CanonicalAlert
 from alerting.intake_models import Alert
+from alerting.locks import lock_fingerprints
 
 Key = tuple[str, str]
 
@@ -90,20 +93,14 @@ def unique(alerts: Iterable[CanonicalAlert]) -> list[CanonicalAlert]:
 
 
 def load_stored(session: Session, keys: Iterable[Key]) -> dict[Key, Stored]:
-    """The stored state of these alerts, locked for this transaction (PostgreSQL).
-
-    Rows are locked in id order, so two deliveries sharing alerts cannot deadlock.
-    """
+    """The stored state of these alerts (the caller holds their fingerprint locks)."""
     by_source: dict[str, list[str]] = defaultdict(list)
     for source, fingerprint in keys:
         by_source[source].append(fingerprint)
     found: dict[Key, Stored] = {}
     for source, fingerprints in by_source.items():
-        stmt = (
-            select(*_STATE)
-            .where(Alert.source == AlertSourceKind(source), Alert.fingerprint.in_(fingerprints))
-            .order_by(Alert.id)
-            .with_for_update(key_share=True)
+        stmt = select(*_STATE).where(
+            Alert.source == AlertSourceKind(source), Alert.fingerprint.in_(fingerprints)
         )
         for row in session.execute(stmt):
             found[(row.source, row.fingerprint)] = Stored(
@@ -127,7 +124,9 @@ def verdict(incoming: CanonicalAlert, stored: Stored) -> Verdict:
 
 def stage(session: Session, alerts: Sequence[CanonicalAlert], now: datetime) -> Staged:
     """Sort ``alerts`` by verdict and settle the repeats and stale ones (one UPDATE)."""
-    stored = load_stored(session, ((a.source, a.fingerprint) for a in alerts))
+    keys = [(a.source, a.fingerprint) for a in alerts]
+    lock_fingerprints(session, keys)
+    stored = load_stored(session, keys)
     staged = Staged()
     bump: list[int] = []
     for alert in alerts:

@@ -1,9 +1,12 @@
-"""The link between alerts and incidents: who points where, through merges, and timelines.
+"""The link between alerts and incidents: merges followed, link rows, affected CIs, notes.
 
 An alert points at one incident (``alerts.incident_id``); people may later merge that
 incident into another, so every lookup follows ``merged_into_id`` to the incident that
 is still alive, and "the alerts of an incident" include those of incidents merged into
 it. ``AlertIncident`` carries what the pipeline needs later (auto-resolve, the window).
+
+Writes here are plain set-based statements, never a load of the incident: an upstream
+incident may have thousands of affected CIs and alerts.
 """
 
 from __future__ import annotations
@@ -12,16 +15,17 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from alerting.actor import ALERTING
 from alerting.intake_models import AlertIncident
 from alerting.locks import is_postgres
 from itsm_core.db import Base
-from itsm_core.incidents import timeline
 from itsm_core.incidents.choices import TimelineKind
-from itsm_core.incidents.models import Incident
+from itsm_core.incidents.models import Incident, IncidentCI, TimelineEntry
+from itsm_core.timeutil import utcnow
 
 _MAX_HOPS = 5
 
@@ -63,58 +67,69 @@ def merged_family(session: Session, incident_ids: Iterable[int]) -> dict[int, in
     return family
 
 
-def _insert(session: Session) -> Any:
+def insert_ignoring(session: Session, model: type[Base]) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for ``model`` on either database."""
     if is_postgres(session):
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert
+        return pg_insert(model).on_conflict_do_nothing()
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert
+    return sqlite_insert(model).on_conflict_do_nothing()
 
 
-def insert_ignoring(session: Session, model: type[Base]) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` for ``model`` on either database."""
-    return _insert(session)(model).on_conflict_do_nothing()
+def add_links(session: Session, incident_ids: Iterable[int], now: datetime) -> None:
+    """Link rows for incidents people opened that alerts now join (never auto-resolve)."""
+    rows = [
+        {"incident_id": i, "opened_by_alert": False, "auto_resolve": False,
+         "last_alert_at": now, "created_at": now}
+        for i in sorted(set(incident_ids))
+    ]  # fmt: skip
+    if rows:
+        session.execute(insert_ignoring(session, AlertIncident), rows)
 
 
-def links_of(session: Session, incident_ids: Iterable[int]) -> dict[int, AlertIncident]:
+def touch_links(
+    session: Session, incident_ids: Iterable[int], now: datetime, *, own_ci: bool
+) -> None:
+    """Alerts joined these incidents: they are no longer all resolved, and — for alerts
+    on the incident's own CI — its correlation window starts again."""
     ids = sorted(set(incident_ids))
     if not ids:
-        return {}
-    stmt = select(AlertIncident).where(AlertIncident.incident_id.in_(ids))
-    return {link.incident_id: link for link in session.scalars(stmt)}
+        return
+    values: dict[str, Any] = {"alerts_resolved_at": None}
+    if own_ci:
+        values["last_alert_at"] = now
+    session.execute(
+        update(AlertIncident).where(AlertIncident.incident_id.in_(ids)).values(values),
+        execution_options={"synchronize_session": False},
+    )
 
 
-def ensure_links(
-    session: Session, incident_ids: Iterable[int], now: datetime
-) -> dict[int, AlertIncident]:
-    """The link rows of these incidents, created for incidents people opened.
-
-    An incident opened by people that alerts join never resolves itself.
-    """
-    ids = sorted(set(incident_ids))
-    links = links_of(session, ids)
-    missing = [i for i in ids if i not in links]
-    if missing:
-        rows = [
-            {"incident_id": i, "opened_by_alert": False, "auto_resolve": False,
-             "last_alert_at": now, "created_at": now}
-            for i in missing
-        ]  # fmt: skip
-        session.execute(insert_ignoring(session, AlertIncident), rows)
-        links.update(links_of(session, missing))
-    return links
+def link_cis(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
+    """Mark CIs as affected by incidents (``(incident id, CI id)``; existing links kept)."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return
+    now = utcnow()
+    rows = [{"incident_id": i, "ci_id": c, "added_at": now} for i, c in wanted]
+    session.execute(insert_ignoring(session, IncidentCI), rows)
+    # An incident object already in the session must re-read its affected CIs.
+    for incident_id in {i for i, _ in wanted}:
+        loaded = session.identity_map.get(identity_key(Incident, incident_id))
+        if loaded is not None:
+            session.expire(loaded, ["affected"])
 
 
-def note(
-    session: Session,
-    incident: Incident,
-    body: str,
-    data: Mapping[str, Any],
-    at: datetime | None = None,
-) -> None:
-    """One ``alert`` entry on the incident's timeline, written by the pipeline."""
-    timeline.add_entry(
-        session, ALERTING, incident, TimelineKind.ALERT, body[:20_000], data=data, at=at
+def note(session: Session, incident_id: int, body: str, data: Mapping[str, Any]) -> None:
+    """One ``alert`` entry on the incident's timeline, written with the next flush."""
+    session.add(
+        TimelineEntry(
+            incident_id=incident_id,
+            at=utcnow(),
+            actor=ALERTING.name,
+            kind=TimelineKind.ALERT,
+            body=body[:20_000],
+            data=dict(data),
+        )
     )

@@ -25,7 +25,7 @@ from alerting.choices import Binding, OccurrenceRole
 from alerting.correlation import adoptable_incidents, downstream_of
 from alerting.intake_models import Alert, AlertIncident, AlertOccurrence
 from alerting.links import note
-from alerting.locks import is_postgres, try_lock_incidents
+from alerting.locks import fingerprint_key, try_lock_fingerprints, try_lock_incidents
 from alerting.notifications.outbox import NotificationEvent, notify_incident
 from alerting.routing.decision import RoutingDecision
 from alerting.routing.engine import route
@@ -154,7 +154,7 @@ def open_incident(
         )
         note(
             session,
-            incident,
+            incident.id,
             f"Routing named records that no longer exist ({', '.join(dropped)}); "
             "the incident is left for the NOC queue",
             {"dropped": dropped},
@@ -177,37 +177,35 @@ def open_incident(
 
 def adopt_downstream(
     session: Session, incident: Incident, cfg: AlertingSettings, now: datetime
-) -> list[Incident]:
+) -> dict[int, int]:
     """Merge into ``incident`` the recent, untaken alert incidents downstream of its CI.
 
     For when the upstream alert arrives a little after its symptoms. Only incidents the
     pipeline opened within the upstream window, still ``new`` or ``assigned``, neither
     parent nor child nor merged, are taken — and only those whose alerts no other
     delivery is handling right now (anything busy is left alone rather than waited for).
+    Returns {adopted incident id: ``incident.id``}.
     """
     if incident.primary_ci_id is None:
-        return []
+        return {}
     ci_ids = downstream_of(session, incident.primary_ci_id, cfg.upstream_depth)
     if not ci_ids:
-        return []
-    since = now - timedelta(minutes=cfg.upstream_window_minutes)
-    candidates = adoptable_incidents(session, ci_ids, since, exclude=incident.id)
+        return {}
+    after = now - timedelta(minutes=cfg.upstream_window_minutes)
+    candidates = adoptable_incidents(session, ci_ids, after, exclude=incident.id)
     if not candidates:
-        return []
+        return {}
     locked = try_lock_incidents(session, candidates)
     alerts = _lockable_alerts(session, sorted(locked))
     taken: list[Incident] = []
-    for incident_id in sorted(locked):
-        duplicate = locked[incident_id]
-        if incident_id not in alerts or duplicate.state not in (
-            IncidentState.NEW,
-            IncidentState.ASSIGNED,
-        ):
+    for incident_id in sorted(alerts):
+        if locked[incident_id].state not in (IncidentState.NEW, IncidentState.ASSIGNED):
             continue
+        duplicate = session.get_one(Incident, incident_id)
         merge.merge(session, ALERTING, duplicate, incident)
         taken.append(duplicate)
     if not taken:
-        return []
+        return {}
     taken_ids = [d.id for d in taken]
     alert_ids = sorted(a for d in taken_ids for a in alerts[d])
     session.execute(update(Alert).where(Alert.id.in_(alert_ids)).values(incident_id=incident.id))
@@ -223,11 +221,11 @@ def adopt_downstream(
     numbers = ", ".join(d.number for d in taken)
     note(
         session,
-        incident,
+        incident.id,
         f"Adopted {len(taken)} downstream incident(s) as symptoms: {numbers}",
         {"adopted_incident_ids": taken_ids, "alert_ids": alert_ids},
     )
-    return taken
+    return dict.fromkeys(taken_ids, incident.id)
 
 
 def _lockable_alerts(session: Session, incident_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -235,20 +233,17 @@ def _lockable_alerts(session: Session, incident_ids: Sequence[int]) -> dict[int,
     if not incident_ids:
         return {}
     rows = session.execute(
-        select(Alert.id, Alert.incident_id).where(Alert.incident_id.in_(incident_ids))
-    ).all()
-    by_incident: dict[int, list[int]] = {i: [] for i in incident_ids}
-    for alert_id, incident_id in rows:
-        if incident_id is not None:
-            by_incident[incident_id].append(alert_id)
-    if is_postgres(session) and rows:
-        got = set(
-            session.scalars(
-                select(Alert.id)
-                .where(Alert.id.in_(sorted(r[0] for r in rows)))
-                .order_by(Alert.id)
-                .with_for_update(skip_locked=True)
-            )
+        select(Alert.id, Alert.incident_id, Alert.source, Alert.fingerprint).where(
+            Alert.incident_id.in_(incident_ids)
         )
-        return {i: ids for i, ids in by_incident.items() if set(ids) <= got}
-    return by_incident
+    ).all()
+    got = try_lock_fingerprints(session, ((r.source, r.fingerprint) for r in rows))
+    by_incident: dict[int, list[int]] = {i: [] for i in incident_ids}
+    busy: set[int] = set()
+    for alert_id, incident_id, source, fingerprint in rows:
+        if incident_id is None:
+            continue
+        by_incident[incident_id].append(alert_id)
+        if fingerprint_key(source, fingerprint) not in got:
+            busy.add(incident_id)
+    return {i: ids for i, ids in by_incident.items() if i not in busy}

@@ -1,15 +1,18 @@
 """The pipeline behind ``intake.ingest``: staged alerts → alert rows → incidents.
 
-1. **rows**: load the alerts that changed (already locked by ``dedup``), bind CIs for
-   new alerts and re-fires (``binding``, set-based), insert the new ones (``INSERT … ON
-   CONFLICT DO NOTHING``: a concurrent delivery that inserted one first wins and ours
-   becomes a repeat), apply re-fires and resolutions, count flapping transitions;
+1. **rows**: load the known alerts that changed, bind CIs for new alerts and re-fires
+   (``binding``, set-based), apply re-fires and resolutions, count flapping transitions.
+   New alerts are held in memory and inserted at the end, with their incident, in one
+   statement (the payload's fingerprint locks keep concurrent copies out meanwhile);
 2. **triage** (``triage``): suppression, own incident, same CI, upstream cause;
 3. **incidents**: lock every incident about to change at once (id order), join,
-   reopen, note flapping, then settle incidents whose alerts all resolved
-   (``resolution``), then open incidents (``opening``) — upstream alerts of the payload
-   first, their downstream alerts joining as symptoms;
-4. **occurrences**: one insert for the new occurrences, one update for the ended ones.
+   reopen, note flapping, settle incidents whose alerts all resolved (``resolution``),
+   then open incidents (``opening``) — upstream alerts of the payload first, their
+   downstream alerts joining as symptoms;
+4. **writes**: new alerts, new occurrences, ended occurrences — one statement each.
+
+The hot path touches incidents only through set-based statements and light rows
+(``locks.IncidentRow``): an upstream incident can gather thousands of alerts.
 """
 
 from __future__ import annotations
@@ -26,11 +29,11 @@ from alerting.actor import ALERTING
 from alerting.binding import Bound, bind
 from alerting.canonical import AlertStatus, CanonicalAlert
 from alerting.choices import Binding, OccurrenceRole
-from alerting.dedup import Staged, Verdict, load_stored, seen, verdict
+from alerting.dedup import Staged, Verdict
 from alerting.flapping import record_transition
 from alerting.intake_models import Alert, AlertOccurrence
-from alerting.links import ensure_links, follow_merges, insert_ignoring, note
-from alerting.locks import lock_incidents
+from alerting.links import add_links, follow_merges, link_cis, note, touch_links
+from alerting.locks import IncidentRow, lock_incidents
 from alerting.notifications.outbox import NotificationEvent, notify_incident
 from alerting.opening import adopt_downstream, open_incident
 from alerting.resolution import settle
@@ -41,10 +44,11 @@ from alerting.work import Work, lead_of
 from itsm_core.cmdb.models import ConfigurationItem
 from itsm_core.incidents import lifecycle
 from itsm_core.incidents.choices import OPEN_STATES, IncidentState
-from itsm_core.incidents.models import Incident, IncidentCI
+from itsm_core.incidents.models import Incident
 from itsm_core.incidents.priority import PriorityMatrix
 
 R = OccurrenceRole
+_JOINING = (R.JOINED, R.SYMPTOM)
 
 
 class Pipeline:
@@ -63,6 +67,8 @@ class Pipeline:
         self.matrix = matrix
         self.now = now
         self.tally = tally
+        # Timeline notes, written last: they name new alerts, whose ids come at insert.
+        self._notes: list[tuple[int, str, list[Work], dict[str, Any]]] = []
 
     def run(self, staged: Staged) -> None:
         works = self._rows(staged)
@@ -74,6 +80,9 @@ class Pipeline:
                 candidates
             )
         self._incidents(works, candidates)
+        self._insert_new([w for w in works if w.verdict == Verdict.NEW])
+        for incident_id, body, members, extra in self._notes:
+            note(self.session, incident_id, body, {**_data(members), **extra})
         self._occurrences(works)
         self._count(works)
 
@@ -85,7 +94,8 @@ class Pipeline:
         bound = bind(self.session, [*staged.new, *(w.alert for w in rebind)])
         for work, found in zip(rebind, bound[len(staged.new) :], strict=True):
             work.bound = found
-        works.extend(self._insert(staged.new, bound[: len(staged.new)]))
+        for alert, found in zip(staged.new, bound, strict=False):
+            works.append(Work(alert, self._new_row(alert, found), Verdict.NEW, bound=found))
         for work in works:
             if work.verdict == Verdict.RECHECK:
                 work.bound = self._stored_binding(work.row)
@@ -101,76 +111,32 @@ class Pipeline:
             for alert, alert_id, found in changed
         ]
 
-    def _insert(self, alerts: Sequence[CanonicalAlert], bound: Sequence[Bound]) -> list[Work]:
-        if not alerts:
-            return []
-        pairs = sorted(zip(alerts, bound, strict=True), key=lambda p: p[0].fingerprint)
-        rows = [self._new_row(alert, found) for alert, found in pairs]
-        stmt = insert_ignoring(self.session, Alert).returning(Alert)
-        created = {(r.source, r.fingerprint): r for r in self.session.scalars(stmt, rows)}
-        works: list[Work] = []
-        lost: list[CanonicalAlert] = []
-        for alert, found in pairs:
-            row = created.get((alert.source, alert.fingerprint))
-            if row is None:
-                lost.append(alert)  # a concurrent delivery inserted it first
-            else:
-                works.append(Work(alert, row, Verdict.NEW, bound=found))
-        if lost:
-            works.extend(self._raced(lost))
-        return works
-
-    def _raced(self, alerts: Sequence[CanonicalAlert]) -> list[Work]:
-        """Alerts another delivery inserted meanwhile: judged against what it stored."""
-        stored = load_stored(self.session, ((a.source, a.fingerprint) for a in alerts))
-        changed: list[tuple[CanonicalAlert, int, Verdict]] = []
-        bump: list[int] = []
-        for alert in alerts:
-            known = stored[(alert.source, alert.fingerprint)]
-            found = verdict(alert, known)
-            if found in (Verdict.REPEAT, Verdict.STALE, Verdict.RECHECK):
-                bump.append(known.id)
-                self.tally.repeats += 1
-            if found not in (Verdict.REPEAT, Verdict.STALE):
-                changed.append((alert, known.id, found))
-        seen(self.session, bump, self.now)
-        works = self._load(changed)
-        refires = [w for w in works if w.verdict == Verdict.REFIRE]
-        for work, binding in zip(
-            refires, bind(self.session, [w.alert for w in refires]), strict=True
-        ):
-            work.bound = binding
-        for work in works:
-            if work.verdict == Verdict.RECHECK:
-                work.bound = self._stored_binding(work.row)
-        return works
-
-    def _new_row(self, alert: CanonicalAlert, found: Bound) -> dict[str, Any]:
-        return {
-            "source": alert.source,
-            "fingerprint": alert.fingerprint,
-            "name": alert.name[:200],
-            "status": alert.status,
-            "severity": alert.severity,
-            "labels": dict(alert.labels),
-            "annotations": dict(alert.annotations),
-            "starts_at": alert.starts_at,
-            "ends_at": (alert.ends_at or self.now)
-            if alert.status == AlertStatus.RESOLVED
-            else None,
-            "generator_url": alert.generator_url,
-            "ci_id": found.ci_id,
-            "binding": found.how,
-            "incident_id": None,
-            "first_seen_at": self.now,
-            "last_seen_at": self.now,
-            "occurrence_count": 1,
-            "duplicate_count": 0,
-            "flapping": False,
-            "flapping_since": None,
-            "transitions": [],
-            "suppressed_reason": None,
-        }
+    def _new_row(self, alert: CanonicalAlert, found: Bound) -> Alert:
+        """The new alert's row, in memory until ``_insert_new``."""
+        resolved = alert.status == AlertStatus.RESOLVED
+        return Alert(
+            source=alert.source,
+            fingerprint=alert.fingerprint,
+            name=alert.name[:200],
+            status=alert.status,
+            severity=alert.severity,
+            labels=dict(alert.labels),
+            annotations=dict(alert.annotations),
+            starts_at=alert.starts_at,
+            ends_at=(alert.ends_at or self.now) if resolved else None,
+            generator_url=alert.generator_url,
+            ci_id=found.ci_id,
+            binding=found.how,
+            incident_id=None,
+            first_seen_at=self.now,
+            last_seen_at=self.now,
+            occurrence_count=1,
+            duplicate_count=0,
+            flapping=False,
+            flapping_since=None,
+            transitions=[],
+            suppressed_reason=None,
+        )
 
     def _stored_binding(self, row: Alert) -> Bound:
         ci = self.session.get(ConfigurationItem, row.ci_id) if row.ci_id is not None else None
@@ -193,6 +159,7 @@ class Pipeline:
                 row.generator_url = alert.generator_url
                 row.ci_id = work.bound.ci_id
                 row.binding = work.bound.how
+                row.last_seen_at = self.now
                 work.flap = record_transition(row, self.now, self.cfg)
                 if work.flap.flapping and not work.flap.started:
                     work.role = R.DAMPED
@@ -200,12 +167,11 @@ class Pipeline:
                 row.status = AlertStatus.RESOLVED
                 row.ends_at = alert.ends_at or self.now
                 row.annotations = dict(alert.annotations)
+                row.last_seen_at = self.now
                 work.flap = record_transition(row, self.now, self.cfg)
                 work.role = R.RECORDED
             elif work.verdict == Verdict.NEW and not work.firing:
                 work.role = R.RECORDED
-            if work.verdict != Verdict.RECHECK:
-                row.last_seen_at = self.now
             if work.role is None:
                 candidates.append(work)
         return candidates
@@ -214,8 +180,8 @@ class Pipeline:
 
     def _incidents(self, works: Sequence[Work], candidates: Sequence[Work]) -> None:
         session = self.session
-        # A flapping alert's resolutions are damped: no note, no notification, no resolve
-        # (except the one that started the flapping, which says so).
+        # A flapping alert's resolutions are damped: no note, no notification, no
+        # resolve (except the one that started the flapping, which says so).
         resolving = [
             w
             for w in works
@@ -231,33 +197,29 @@ class Pipeline:
         locked = lock_incidents(session, targets | set(final.values()))
         self._revalidate(candidates, locked)
         for work in candidates:
-            if work.role in (R.JOINED, R.SYMPTOM, R.REOPENED):
+            if work.role in (*_JOINING, R.REOPENED):
                 work.link()
         self._join(candidates, locked)
         self._reopen(candidates, locked)
         for work in flap_noted:
-            incident = locked.get(final[work.incident_id or 0])
-            if incident is not None:
-                note(
-                    session,
-                    incident,
-                    self._flap_text(work),
-                    {"alert_id": work.row.id, "flapping": True},
-                )
-        session.flush()
+            incident_id = final.get(work.incident_id or 0)
+            if incident_id in locked:
+                self._note(incident_id, self._flap_text(work), [work], flapping=True)
         resolved: dict[int, list[Alert]] = defaultdict(list)
         for work in resolving:
             resolved[final[work.row.incident_id or 0]].append(work.row)
-        self.tally.incidents_resolved.extend(settle(session, locked, resolved, self.now))
+        if resolved:
+            session.flush()
+            self.tally.incidents_resolved.extend(settle(session, locked, resolved, self.now))
         self._open([w for w in candidates if w.role is None])
 
-    def _revalidate(self, candidates: Sequence[Work], locked: dict[int, Incident]) -> None:
+    def _revalidate(self, candidates: Sequence[Work], locked: dict[int, IncidentRow]) -> None:
         """Targets read before locking may have moved meanwhile: decide again if so."""
         for work in candidates:
-            if work.target is None or work.role not in (R.JOINED, R.SYMPTOM, R.REOPENED):
+            if work.target is None or work.role not in (*_JOINING, R.REOPENED):
                 continue
-            incident = locked.get(work.target)
-            state = incident.state if incident is not None else None
+            row = locked.get(work.target)
+            state = row.state if row is not None else None
             if work.role == R.REOPENED and state in OPEN_STATES:
                 work.role = R.JOINED
             elif (work.role == R.REOPENED and state == IncidentState.RESOLVED) or (
@@ -267,54 +229,60 @@ class Pipeline:
             else:
                 work.role, work.target, work.upstream = None, None, None
 
-    def _join(self, candidates: Sequence[Work], locked: dict[int, Incident]) -> None:
+    def _join(self, candidates: Sequence[Work], locked: dict[int, IncidentRow]) -> None:
         joining: dict[int, list[Work]] = defaultdict(list)
         for work in candidates:
-            if work.role in (R.JOINED, R.SYMPTOM) and work.target is not None:
+            if work.role in _JOINING and work.target is not None:
                 joining[work.target].append(work)
         if not joining:
             return
-        links = ensure_links(self.session, joining, self.now)
+        add_links(self.session, (i for i in joining if not locked[i].linked), self.now)
+        own = {
+            i for i, ws in joining.items() if any(w.ci_id == locked[i].primary_ci_id for w in ws)
+        }
+        touch_links(self.session, own, self.now, own_ci=True)
+        touch_links(self.session, set(joining) - own, self.now, own_ci=False)
+        link_cis(
+            self.session,
+            (
+                (incident_id, w.ci_id)
+                for incident_id, ws in joining.items()
+                for w in ws
+                if w.ci_id is not None and w.ci_id != locked[incident_id].primary_ci_id
+            ),
+        )
         for incident_id, members in sorted(joining.items()):
-            incident = locked[incident_id]
-            links[incident_id].last_alert_at = self.now
-            links[incident_id].alerts_resolved_at = None
-            self._link_cis(incident, members)
             listed = "; ".join(w.describe() for w in members)
-            note(self.session, incident, f"Alert(s) joined: {listed}", _data(members))
+            self._note(incident_id, f"Alert(s) joined: {listed}", members)
 
-    def _link_cis(self, incident: Incident, members: Sequence[Work]) -> None:
-        have = {incident.primary_ci_id, *incident.affected_ci_ids}
-        for work in members:
-            if work.ci_id is not None and work.ci_id not in have:
-                incident.affected.append(IncidentCI(ci_id=work.ci_id))
-                have.add(work.ci_id)
-
-    def _reopen(self, candidates: Sequence[Work], locked: dict[int, Incident]) -> None:
+    def _reopen(self, candidates: Sequence[Work], locked: dict[int, IncidentRow]) -> None:
         reopening: dict[int, list[Work]] = defaultdict(list)
         for work in candidates:
             if work.role == R.REOPENED and work.target is not None:
                 reopening[work.target].append(work)
         if not reopening:
             return
-        links = ensure_links(self.session, reopening, self.now)
+        add_links(self.session, (i for i in reopening if not locked[i].linked), self.now)
+        touch_links(self.session, reopening, self.now, own_ci=True)
         for incident_id, members in sorted(reopening.items()):
-            incident = locked[incident_id]
+            row = locked[incident_id]
             names = ", ".join(sorted({w.alert.name for w in members}))
-            if incident.assignee_id is not None:
+            if row.assignee_id is not None:
                 target = IncidentState.IN_PROGRESS
-            elif incident.assignment_group_id is not None:
+            elif row.assignment_group_id is not None:
                 target = IncidentState.ASSIGNED
             else:
                 target = IncidentState.NEW
+            incident = self.session.get_one(Incident, incident_id)
             lifecycle.transition(
                 self.session, ALERTING, incident, target, reason=f"Alert(s) fired again: {names}"
             )
-            links[incident_id].last_alert_at = self.now
-            links[incident_id].alerts_resolved_at = None
-            note(self.session, incident, f"Reopened: alert(s) fired again: {names}", _data(members))
+            self._note(incident_id, f"Reopened: alert(s) fired again: {names}", members)
             notify_incident(self.session, incident, NotificationEvent.OPENED, self.now)
             self.tally.incidents_reopened.append(incident_id)
+
+    def _note(self, incident_id: int, body: str, members: list[Work], **extra: Any) -> None:
+        self._notes.append((incident_id, body, list(members), extra))
 
     def _flap_text(self, work: Work) -> str:
         cfg = self.cfg
@@ -330,13 +298,13 @@ class Pipeline:
             return
         groups: dict[tuple[str, int], list[Work]] = defaultdict(list)
         symptoms: list[Work] = []
-        for work in remaining:
+        for index, work in enumerate(remaining):
             if work.root_ci is not None:
                 symptoms.append(work)
             elif work.ci_id is not None:
                 groups[("ci", work.ci_id)].append(work)
             else:
-                groups[("alert", work.row.id)].append(work)
+                groups[("alert", index)].append(work)
         opened: dict[int, Incident] = {}
         for _, members in sorted(groups.items()):
             lead = lead_of(members)
@@ -348,11 +316,17 @@ class Pipeline:
             if lead.ci_id is not None:
                 opened[lead.ci_id] = incident
             listed = "; ".join(w.describe() for w in members)
-            note(self.session, incident, f"Opened from alert(s): {listed}", _data(members))
+            self._note(incident.id, f"Opened from alert(s): {listed}", members)
         self._payload_symptoms(symptoms, opened)
+        adopted: dict[int, int] = {}
         for _, incident in sorted(opened.items()):
-            taken = adopt_downstream(self.session, incident, self.cfg, self.now)
-            self.tally.incidents_adopted.extend(d.id for d in taken)
+            adopted.update(adopt_downstream(self.session, incident, self.cfg, self.now))
+        if adopted:
+            self.tally.incidents_adopted.extend(sorted(adopted))
+            for work in remaining:  # alerts of this payload that had joined an adoptee
+                if work.target in adopted:
+                    work.decide(R.SYMPTOM, adopted[work.target])
+                    work.link()
 
     def _open_one(self, lead: Work) -> Incident:
         incident, _ = open_incident(
@@ -379,12 +353,30 @@ class Pipeline:
                 work.upstream = None
                 self._open_one(work)
         for root, members in sorted(by_root.items()):
-            incident = opened[root]
-            self._link_cis(incident, members)
+            incident_id = opened[root].id
+            link_cis(self.session, ((incident_id, w.ci_id) for w in members if w.ci_id))
             listed = "; ".join(w.describe() for w in members)
-            note(self.session, incident, f"Alert(s) joined: {listed}", _data(members))
+            self._note(incident_id, f"Alert(s) joined: {listed}", members)
 
-    # -- 4. occurrences ----------------------------------------------------------------
+    # -- 4. writes ---------------------------------------------------------------------
+
+    def _insert_new(self, works: Sequence[Work]) -> None:
+        """Insert the new alerts (fingerprint order) and learn their ids."""
+        if not works:
+            return
+        ordered = sorted(works, key=lambda w: w.alert.fingerprint)
+        table = Alert.__table__
+        rows = [
+            {c.key: getattr(w.row, c.key) for c in table.columns if c.key != "id"} for w in ordered
+        ]
+        self.session.flush()
+        result = self.session.execute(
+            insert(Alert).returning(Alert.id, Alert.fingerprint, sort_by_parameter_order=True),
+            rows,
+        )
+        for work, (alert_id, fingerprint) in zip(ordered, result, strict=True):
+            assert fingerprint == work.alert.fingerprint
+            work.row.id = alert_id
 
     def _occurrences(self, works: Sequence[Work]) -> None:
         inserts: list[dict[str, Any]] = []
@@ -419,24 +411,23 @@ class Pipeline:
         self.session.flush()
         if inserts:
             self.session.execute(insert(AlertOccurrence), inserts)
-        occurrence = AlertOccurrence
-        current = (occurrence.alert_id == bindparam("a")) & (occurrence.seq == bindparam("s"))
+        current = (AlertOccurrence.alert_id == bindparam("a")) & (
+            AlertOccurrence.seq == bindparam("s")
+        )
         connection = self.session.connection()
         if ended:
-            stmt = update(AlertOccurrence).where(current)
             values: dict[str, Any] = {
                 "ended_at": bindparam("e"),
                 "resolved_received_at": bindparam("r"),
             }
-            connection.execute(stmt.values(values), ended)
+            connection.execute(update(AlertOccurrence).where(current).values(values), ended)
         if rechecked:
-            stmt = update(AlertOccurrence).where(current)
             values = {
                 "role": bindparam("rl"),
                 "incident_id": bindparam("i"),
                 "suppressed_reason": None,
             }
-            connection.execute(stmt.values(values), rechecked)
+            connection.execute(update(AlertOccurrence).where(current).values(values), rechecked)
 
     def _count(self, works: Sequence[Work]) -> None:
         tally = self.tally
@@ -448,7 +439,7 @@ class Pipeline:
             )
             tally.suppressed += work.role == R.SUPPRESSED
             tally.damped += work.role == R.DAMPED
-            joined = work.role in (R.JOINED, R.SYMPTOM) and work.target is not None
+            joined = work.role in _JOINING and work.target is not None
             listed = {*tally.incidents_joined, *tally.incidents_opened}
             if joined and work.target not in listed:
                 tally.incidents_joined.append(work.target)

@@ -16,18 +16,18 @@ deliveries resolving the last two alerts see each other's work.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from alerting.actor import ALERTING
 from alerting.canonical import AlertStatus
 from alerting.intake_models import Alert, AlertIncident
-from alerting.links import links_of, merged_family, note
+from alerting.links import merged_family, note
+from alerting.locks import IncidentRow
 from alerting.notifications.outbox import NotificationEvent, notify_incident
 from itsm_core.incidents import lifecycle
 from itsm_core.incidents.choices import OPEN_STATES, IncidentState, ResolutionCode
@@ -42,42 +42,53 @@ class _Tally:
 
 
 def _tallies(session: Session, incident_ids: Sequence[int]) -> dict[int, _Tally]:
+    """Alerts and firing alerts per incident, counted by the database (index only)."""
     family = merged_family(session, incident_ids)
-    stmt = select(Alert.incident_id, Alert.status, Alert.flapping, Alert.name).where(
-        Alert.incident_id.in_(sorted(family))
+    firing = func.sum(case((Alert.status == AlertStatus.FIRING, 1), else_=0))
+    stmt = (
+        select(Alert.incident_id, func.count(), firing)
+        .where(Alert.incident_id.in_(sorted(family)))
+        .group_by(Alert.incident_id)
     )
-    tallies: dict[int, _Tally] = defaultdict(_Tally)
-    for incident_id, status, flapping, name in session.execute(stmt):
+    tallies = {i: _Tally() for i in incident_ids}
+    for incident_id, total, firing_count in session.execute(stmt):
         if incident_id is None:
             continue
         tally = tallies[family[incident_id]]
-        tally.total += 1
-        if status == AlertStatus.FIRING:
-            tally.firing += 1
-        if flapping:
-            tally.flapping.append(name)
+        tally.total += int(total)
+        tally.firing += int(firing_count or 0)
+    quiet = [i for i, t in tallies.items() if t.firing == 0]
+    if quiet:
+        members = [m for m, owner in family.items() if owner in quiet]
+        flapping = select(Alert.incident_id, Alert.name).where(
+            Alert.incident_id.in_(members), Alert.flapping.is_(True)
+        )
+        for incident_id, name in session.execute(flapping):
+            if incident_id is not None:
+                tallies[family[incident_id]].flapping.append(name)
     return tallies
 
 
 def settle(
     session: Session,
-    incidents: Mapping[int, Incident],
+    incidents: Mapping[int, IncidentRow],
     resolved: Mapping[int, Sequence[Alert]],
     now: datetime,
 ) -> list[int]:
     """Record the alerts that resolved per incident; settle incidents with none firing.
 
-    ``resolved`` maps an incident id (merges already followed) to the alerts of this
-    delivery that resolved on it. Returns the ids of the incidents resolved.
+    ``incidents`` are the locked incidents; ``resolved`` maps an incident id (merges
+    already followed) to the alerts of this delivery that resolved on it. Returns the
+    ids of the incidents resolved.
     """
     ids = sorted(i for i in resolved if i in incidents)
     if not ids:
         return []
     tallies = _tallies(session, ids)
-    links = links_of(session, ids)
     done: list[int] = []
+    all_resolved: list[int] = []
     for incident_id in ids:
-        incident = incidents[incident_id]
+        row = incidents[incident_id]
         tally = tallies[incident_id]
         names = sorted({a.name for a in resolved[incident_id]})
         data = {
@@ -87,17 +98,19 @@ def settle(
         }
         if tally.firing:
             still = f"{tally.firing} of {tally.total} still firing"
-            body = f"Alert(s) resolved: {', '.join(names)} ({still})"
-            note(session, incident, body, data)
+            note(session, incident_id, f"Alert(s) resolved: {', '.join(names)} ({still})", data)
             continue
-        if incident.state not in OPEN_STATES and incident.state != IncidentState.RESOLVED:
+        if row.state not in OPEN_STATES and row.state != IncidentState.RESOLVED:
             continue  # closed or cancelled: nothing left to say
-        link = links.get(incident_id)
-        if link is not None:
-            link.alerts_resolved_at = now
-        if _resolve_automatically(incident, link, tally):
-            note(session, incident, f"All {tally.total} alert(s) resolved; resolving automatically",
-                 {**data, "all_resolved": True, "auto_resolve": True})  # fmt: skip
+        all_resolved.append(incident_id)
+        data = {**data, "all_resolved": True}
+        if row.state not in OPEN_STATES:
+            note(session, incident_id, f"All {tally.total} alert(s) resolved", data)
+            continue
+        if _resolve_automatically(row, tally):
+            body = f"All {tally.total} alert(s) resolved; resolving automatically"
+            note(session, incident_id, body, {**data, "auto_resolve": True})
+            incident = session.get_one(Incident, incident_id)
             lifecycle.transition(
                 session,
                 ALERTING,
@@ -112,30 +125,29 @@ def settle(
             notify_incident(session, incident, NotificationEvent.RESOLVED, now)
             done.append(incident_id)
             continue
-        why = _why_wait(link, tally)
-        if incident.state in OPEN_STATES:
-            note(session, incident, f"All {tally.total} alert(s) resolved; {why}",
-                 {**data, "all_resolved": True, "auto_resolve": False})  # fmt: skip
-            notify_incident(session, incident, NotificationEvent.ALERTS_RESOLVED, now)
-        else:
-            note(session, incident, f"All {tally.total} alert(s) resolved",
-                 {**data, "all_resolved": True})  # fmt: skip
+        body = f"All {tally.total} alert(s) resolved; {_why_wait(row, tally)}"
+        note(session, incident_id, body, {**data, "auto_resolve": False})
+        incident = session.get_one(Incident, incident_id)
+        notify_incident(session, incident, NotificationEvent.ALERTS_RESOLVED, now)
+    if all_resolved:
+        session.execute(
+            update(AlertIncident)
+            .where(AlertIncident.incident_id.in_(all_resolved))
+            .values(alerts_resolved_at=now),
+            execution_options={"synchronize_session": False},
+        )
     return done
 
 
-def _resolve_automatically(incident: Incident, link: AlertIncident | None, tally: _Tally) -> bool:
+def _resolve_automatically(row: IncidentRow, tally: _Tally) -> bool:
     return (
-        incident.state in OPEN_STATES
-        and link is not None
-        and link.opened_by_alert
-        and link.auto_resolve
-        and not tally.flapping
+        row.state in OPEN_STATES and row.opened_by_alert and row.auto_resolve and not tally.flapping
     )
 
 
-def _why_wait(link: AlertIncident | None, tally: _Tally) -> str:
+def _why_wait(row: IncidentRow, tally: _Tally) -> str:
     if tally.flapping:
         return f"waiting for the NOC to confirm (flapping: {', '.join(sorted(tally.flapping))})"
-    if link is None or not link.opened_by_alert:
+    if not row.opened_by_alert:
         return "waiting for the NOC to confirm (the incident was opened by people)"
     return "waiting for the NOC to confirm (the routing rule does not auto-resolve)"

@@ -5,7 +5,7 @@ In order, first decision wins:
 1. suppressed by its own CI or labels (``suppression``);
 2. a re-fire goes back to its own incident — still open: it rejoins; resolved within
    the correlation window (or just started flapping): it reopens it;
-3. the same CI's active open incident (``correlation.same_ci_incidents``), read after
+3. the same CI's active open incident (``correlation.open_incidents_on``), read after
    taking the CI's lock so two deliveries cannot both open one;
 4. suppressed by a window or change on an upstream CI;
 5. a symptom of the nearest upstream CI's active alert incident;
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerting.choices import OccurrenceRole
-from alerting.correlation import same_ci_incidents, upstream_incidents, upstream_of
+from alerting.correlation import OpenIncident, Upstream, open_incidents_on, since, upstream_of
 from alerting.links import follow_merges
 from alerting.locks import lock_cis
 from alerting.settings import AlertingSettings
@@ -48,9 +48,20 @@ class Triage:
     def run(self, candidates: Sequence[Work]) -> None:
         self._suppress_direct(candidates)
         self._back_to_own(_open(candidates))
-        lock_cis(self.session, (w.ci_id for w in _open(candidates) if w.ci_id is not None))
-        self._same_ci(_open(candidates))
-        self._upstream(_open(candidates))
+        bound = [w for w in _open(candidates) if w.bound.ci is not None]
+        if not bound:
+            return
+        starts = {w.bound.ci.id: w.bound.ci.name for w in bound if w.bound.ci is not None}
+        ups = upstream_of(self.session, starts, self.cfg.upstream_depth)
+        lock_cis(self.session, starts)
+        upstream_ids = {u.ci_id for chain in ups.values() for u in chain}
+        incidents = open_incidents_on(self.session, {*starts, *upstream_ids})
+        same_since = since(self.now, self.cfg.correlation_window_minutes)
+        for work in bound:
+            found = incidents.get(work.ci_id or 0)
+            if found is not None and found.active_for_same_ci(same_since):
+                work.decide(R.JOINED, found.id)
+        self._upstream(_open(bound), ups, incidents)
 
     def _suppress_direct(self, candidates: Sequence[Work]) -> None:
         for work in candidates:
@@ -76,7 +87,7 @@ class Triage:
             Incident.id.in_(sorted(set(final.values())))
         )
         states = {i: (state, resolved_at) for i, state, resolved_at in self.session.execute(stmt)}
-        since = self.now - timedelta(minutes=self.cfg.correlation_window_minutes)
+        window = timedelta(minutes=self.cfg.correlation_window_minutes)
         for work in own:
             assert work.previous_incident_id is not None
             incident_id = final[work.previous_incident_id]
@@ -85,27 +96,17 @@ class Triage:
             if state in OPEN_STATES:
                 work.decide(R.JOINED, incident_id)
             elif state == IncidentState.RESOLVED and (
-                flap_started or (resolved_at is not None and resolved_at >= since)
+                flap_started or (resolved_at is not None and resolved_at >= self.now - window)
             ):
                 work.decide(R.REOPENED, incident_id)
 
-    def _same_ci(self, candidates: Sequence[Work]) -> None:
-        ci_ids = {w.ci_id for w in candidates if w.ci_id is not None}
-        found = same_ci_incidents(
-            self.session, ci_ids, self.now, self.cfg.correlation_window_minutes
-        )
-        for work in candidates:
-            if work.ci_id in found:
-                work.decide(R.JOINED, found[work.ci_id])
-
-    def _upstream(self, candidates: Sequence[Work]) -> None:
-        bound = [w for w in candidates if w.ci_id is not None]
-        if not bound:
-            return
-        ups = upstream_of(
-            self.session, {w.ci_id for w in bound if w.ci_id}, self.cfg.upstream_depth
-        )
-        if not any(ups.values()):
+    def _upstream(
+        self,
+        bound: Sequence[Work],
+        ups: dict[int, list[Upstream]],
+        incidents: dict[int, OpenIncident],
+    ) -> None:
+        if not bound or not any(ups.get(w.ci_id or 0) for w in bound):
             return
         if self.cfg.maintenance_covers_downstream and self.suppressor.ci_scoped:
             for work in bound:
@@ -113,16 +114,14 @@ class Triage:
                 reason = self.suppressor.upstream(work.alert.labels, chain)
                 if reason is not None:
                     self._suppress(work, reason)
-        bound = [w for w in bound if w.role is None]
-        all_up = {u.ci_id for chain in ups.values() for u in chain}
-        causes = upstream_incidents(
-            self.session, all_up, self.now, self.cfg.upstream_window_minutes
-        )
+        bound = _open(bound)
+        cause_since = since(self.now, self.cfg.upstream_window_minutes)
         for work in bound:
             for up in ups.get(work.ci_id or 0, []):
-                if up.ci_id in causes:
+                found = incidents.get(up.ci_id)
+                if found is not None and found.active_as_cause(cause_since):
                     work.upstream = up
-                    work.decide(R.SYMPTOM, causes[up.ci_id])
+                    work.decide(R.SYMPTOM, found.id)
                     break
         # Alerts of this payload on upstream CIs will open incidents these join.
         opening = {w.ci_id for w in bound if w.role is None}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerting.jobs import run_deadman_check
 from alerting.jobs_notify import run_dispatch, run_escalations
 from api.background import PeriodicJob, Service
+from collectors.jobs import collector_service, roll_up_and_expire_metrics
 from itsm_core.db import unit_of_work
 from itsm_core.incidents.jobs import close_resolved
 from itsm_core.settings import Settings
@@ -52,7 +53,12 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("escalations", 30, run_escalations),
     PeriodicJob("notifications_dispatch", 10, run_dispatch),
     PeriodicJob("alerting_deadman", 60, run_deadman_check),
+    # Metric store: [metrics] retention and roll-up settings.
+    PeriodicJob("metrics_rollup_retention", 300, roll_up_and_expire_metrics),
 ]
 
 # Long-running services, each built from the session factory and settings.
-SERVICES: list[Callable[[sessionmaker[Session], Settings], Service]] = []
+SERVICES: list[Callable[[sessionmaker[Session], Settings], Service]] = [
+    # The collector scheduler ([collectors] enabled, interval, concurrency …).
+    collector_service,
+]

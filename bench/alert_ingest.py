@@ -242,7 +242,10 @@ class LeanHttp:
         request = f"POST {self.path} HTTP/1.1\r\n{self.head}Content-Length: {len(body)}\r\n\r\n"
         writer.write(request.encode() + body)
         await writer.drain()
-        status = int((await reader.readline()).split(b" ", 2)[1])
+        status_line = await reader.readline()
+        if not status_line:
+            raise ConnectionResetError("the server closed the connection without an answer")
+        status = int(status_line.split(b" ", 2)[1])
         length, chunked, close = 0, False, False
         while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
@@ -289,7 +292,13 @@ async def _send_all(
                     break
                 try:
                     outcome = str(await client.post(post.body))
-                except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
+                except (
+                    OSError,
+                    asyncio.IncompleteReadError,
+                    TimeoutError,
+                    ValueError,
+                    IndexError,
+                ) as exc:
                     outcome = type(exc).__name__
                 run.latencies.append(time.perf_counter() - began)
                 run.posts += 1
@@ -404,6 +413,7 @@ def bench_fulcrum(
     senders: int,
     fps: int,
     limit: float,
+    label: str,
 ) -> Run:
     with (
         tempfile.TemporaryDirectory(prefix="fulcrum-bench-") as tmp,
@@ -422,7 +432,7 @@ def bench_fulcrum(
                     limit,
                 )
         finally:
-            _keep_log(Path(tmp) / "fulcrum-serve.log", f"fulcrum-{kind}.log")
+            _keep_log(Path(tmp) / "fulcrum-serve.log", f"fulcrum-{kind}-{label}.log")
         if not run.cut_short:
             print(f"    {check_fulcrum(url, fps)}", flush=True)
         return run
@@ -462,7 +472,7 @@ def ensure_alerta_venv() -> Path:
 
 
 @contextmanager
-def running_alerta(pg_url: str, workdir: Path, workers: int) -> Iterator[str]:
+def running_alerta(pg_url: str, workdir: Path, workers: int, label: str) -> Iterator[str]:
     python = ensure_alerta_venv()
     admin = create_engine(
         make_url(pg_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
@@ -512,7 +522,7 @@ def running_alerta(pg_url: str, workdir: Path, workers: int) -> Iterator[str]:
         with daemon:
             yield f"http://{LOOPBACK}:{port}"
     finally:
-        _keep_log(workdir / "alerta.log", "alerta.log")
+        _keep_log(workdir / "alerta.log", f"alerta-{label}.log")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{ALERTA_DB}" WITH (FORCE)'))
         admin.dispose()
@@ -529,9 +539,11 @@ def alerta_count(pg_url: str) -> int:
         engine.dispose()
 
 
-def bench_alerta(pg_url: str, posts: list[Post], senders: int, workers: int, limit: float) -> Run:
+def bench_alerta(
+    pg_url: str, posts: list[Post], senders: int, workers: int, limit: float, label: str
+) -> Run:
     with tempfile.TemporaryDirectory(prefix="alerta-bench-") as tmp:
-        with running_alerta(pg_url, Path(tmp), workers) as url:
+        with running_alerta(pg_url, Path(tmp), workers, label) as url:
             run = send_all(f"{url}/webhooks/prometheus", {}, posts, senders, limit)
             print(f"    alerta alerts stored {alerta_count(pg_url)}", flush=True)
         return run
@@ -587,14 +599,26 @@ def main() -> None:
         print(f"\nbatch of {batch}: {len(posts)} posts", flush=True)
         for kind in databases:
             run = bench_fulcrum(
-                kind, args.pg_url, names, posts, args.senders, fps, args.max_seconds
+                kind,
+                args.pg_url,
+                names,
+                posts,
+                args.senders,
+                fps,
+                args.max_seconds,
+                f"batch{batch}",
             )
             results[(batch, kind)] = run
             print(line(f"fulcrum / {kind}", run), flush=True)
         if not args.skip_peer:
             peer_posts = posts[:peer_max]
             run = bench_alerta(
-                args.pg_url, peer_posts, args.senders, args.peer_workers, args.max_seconds
+                args.pg_url,
+                peer_posts,
+                args.senders,
+                args.peer_workers,
+                args.max_seconds,
+                f"batch{batch}",
             )
             results[(batch, "alerta")] = run
             print(line("alerta 9.1 / postgresql", run), flush=True)

@@ -49,6 +49,7 @@ from collectors.health import HealthTracker
 from collectors.pollers import Closeable, Poller, RecordsFailures, poll_once
 from collectors.result import PollResult
 from collectors.settings import CollectorSettings
+from collectors.store.tables import one_of
 from collectors.store.writer import write_samples
 from collectors.target_state import TargetState
 from collectors.targets import Target, load_targets
@@ -186,6 +187,7 @@ class Scheduler:
                     await self._refresh_logged(spread=True)
                 for slot in self._slots.values():
                     if slot.due <= now and not slot.running:
+                        slot.running = True  # now, not when the task first runs
                         task = asyncio.create_task(self._poll(slot), name=slot.target.key)
                         running.add(task)
                         task.add_done_callback(running.discard)
@@ -302,7 +304,7 @@ class Scheduler:
             for start in range(0, len(wanted), 1000):
                 rows = session.execute(
                     select(TargetState.target_key, TargetState.consecutive_failures).where(
-                        TargetState.target_key.in_(wanted[start : start + 1000])
+                        one_of(session, TargetState.target_key, wanted[start : start + 1000])
                     )
                 )
                 counts.update((key, failures) for key, failures in rows)

@@ -129,7 +129,8 @@ def _interface_figures(
         if reading is None:
             return None
         kept.add((row.index, counter))
-        sample = Reading(reading.value, reading.bits, at, uptime, row.discontinuity)
+        read_at = uptime if reading.ticks is None else reading.ticks / 100
+        sample = Reading(reading.value, reading.bits, at, read_at, row.discontinuity)
         return state.rate(target.device_id, row.index, counter, sample, max_rate=max_rate).value
 
     max_octets = None if row.speed_bps is None else row.speed_bps / 8 * WRAP_LINE_RATE_SLACK
@@ -180,6 +181,7 @@ async def poll_snmp(
         session.walk_columns(
             oids.INTERFACE_COLUMNS,
             scalars=oids.SYSTEM,
+            clock=oids.SYS_UPTIME,  # each request's own time base for its counters
             max_repetitions=_repetitions(target, state, IF_TABLE),
         ),
         session.walk_columns(

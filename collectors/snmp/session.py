@@ -153,6 +153,8 @@ class Columns:
 
     rows: dict[str, dict[Oid, Value]] = field(default_factory=dict)
     scalars: dict[str, Value] = field(default_factory=dict)
+    # (column, index) → the agent clock (``clock`` scalar) read in the same request.
+    clock: dict[tuple[str, Oid], int] = field(default_factory=dict)
     requests: int = 0
     varbinds: int = 0
     first_rtt: float | None = None
@@ -267,16 +269,23 @@ class SnmpSession:
         columns: Sequence[str],
         *,
         scalars: Sequence[str] = (),
+        clock: str | None = None,
         max_repetitions: int | None = None,
     ) -> Columns:
         """GETBULK walk of several columns of (usually) one table, each bounded to its own
         subtree; ``scalars`` ride as non-repeaters in the first request (a GETNEXT of
-        ``1.3.6.1.2.1.1.3`` gives sysUpTime.0). Stops on the first error indication."""
+        ``1.3.6.1.2.1.1.3`` gives sysUpTime.0). ``clock`` (e.g. sysUpTime) rides in every
+        request, so each value comes with the agent's time of reading it (a table that
+        takes several requests is not read in one instant). Stops on the first error
+        indication."""
         roots = [rfc1902.ObjectName(c) for c in columns]
         found = Columns(rows={c: {} for c in columns})
         last = list(roots)
         active = list(range(len(columns)))
         pending = [rfc1902.ObjectName(s) for s in scalars]
+        ticking = None if clock is None else rfc1902.ObjectName(clock)
+        if ticking is not None and ticking not in pending:
+            pending.append(ticking)
         repetitions = max_repetitions or self.target.max_repetitions
         while active or pending:
             if found.requests >= MAX_WALK_REQUESTS:
@@ -288,12 +297,15 @@ class SnmpSession:
                 found.first_rtt = time.perf_counter() - started
             found.requests += 1
             found.varbinds += len(answer)
+            now: int | None = None
             for asked, (name, value) in zip(pending, answer, strict=False):
                 converted = python_value(value)
                 if converted is not None and tuple(name) == (*asked, 0):
-                    found.scalars[str(asked)] = converted
+                    found.scalars.setdefault(str(asked), converted)
+                    if asked == ticking and isinstance(converted, int):
+                        now = converted
             body = answer[len(pending) :]
-            pending = []
+            pending = [] if ticking is None else [ticking]
             if not active:
                 break
             if not body:
@@ -313,6 +325,9 @@ class SnmpSession:
                 last[col] = name
                 converted = python_value(value)
                 if converted is not None:
-                    found.rows[columns[col]][tuple(name[len(root) :])] = converted
+                    index = tuple(name[len(root) :])
+                    found.rows[columns[col]][index] = converted
+                    if now is not None:
+                        found.clock[(columns[col], index)] = now
             active = [col for col in active if col in still]
         return found

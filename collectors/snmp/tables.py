@@ -69,8 +69,11 @@ class SystemInfo:
 
 @dataclass(frozen=True, slots=True)
 class Counter:
+    """A counter value, its width, and the agent's sysUpTime when it was read."""
+
     value: int
     bits: Bits
+    ticks: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +103,17 @@ class InterfaceRow:
         return None if self.speed_bps is None else round(self.speed_bps / 1_000_000)
 
 
+def _counter(found: Columns, column: str, index: Oid, bits: Bits) -> Counter | None:
+    value = number(found.column(column).get(index))
+    return None if value is None else Counter(value, bits, found.clock.get((column, index)))
+
+
 def _octets(found: Columns, hc: str, low: str, index: Oid) -> Counter | None:
-    value = number(found.column(hc).get(index))
-    if value is not None:
-        return Counter(value, 64)
-    value = number(found.column(low).get(index))
-    return None if value is None else Counter(value, 32)
+    return _counter(found, hc, index, 64) or _counter(found, low, index, 32)
 
 
 def _counter32(found: Columns, column: str, index: Oid) -> Counter | None:
-    value = number(found.column(column).get(index))
-    return None if value is None else Counter(value, 32)
+    return _counter(found, column, index, 32)
 
 
 def interfaces(found: Columns) -> list[InterfaceRow]:

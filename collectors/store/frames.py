@@ -31,14 +31,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import pandas as pd  # type: ignore[import-untyped]  # pandas ships no type stubs
+import pandas as pd
 from sqlalchemy import ColumnElement, String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from collectors.choices import Resolution, RollupStat
 from collectors.store.filters import SeriesFilter
 from collectors.store.models import Series
-from collectors.store.tables import ROLLUPS, SAMPLES, SERIES
+from collectors.store.tables import ROLLUPS, SAMPLES, SERIES, one_of
 from itsm_core.timeutil import as_utc
 
 _ROLLUP_FIELDS = ["min", "max", "avg", "count", "last"]
@@ -63,7 +63,8 @@ def select_series_ids(
     found: list[int] = []
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        found.extend(session.scalars(stmt.where(Series.id.in_(chunk)).order_by(Series.id)))
+        chosen = stmt.where(one_of(session, Series.id, chunk)).order_by(Series.id)
+        found.extend(session.scalars(chosen))
     return found
 
 
@@ -118,7 +119,7 @@ def series_frame(session: Session, series: Iterable[int]) -> pd.DataFrame:
     rows: list[Sequence[Any]] = []
     for start in range(0, len(ids), _CHUNK):
         stmt = select(SERIES.c.id, *(SERIES.c[name] for name in columns)).where(
-            SERIES.c.id.in_(ids[start : start + _CHUNK])
+            one_of(session, SERIES.c.id, ids[start : start + _CHUNK])
         )
         rows.extend(session.execute(stmt).all())
     frame = pd.DataFrame([list(r) for r in rows], columns=["series_id", *columns])
@@ -142,7 +143,7 @@ def _long(
     for first in range(0, len(ids), _CHUNK):
         stmt = (
             select(table.c.series_id, ts.label("ts"), *(table.c[f] for f in fields))
-            .where(table.c.series_id.in_(ids[first : first + _CHUNK]))
+            .where(one_of(session, table.c.series_id, ids[first : first + _CHUNK]))
             .where(time_column >= start, time_column < end)
             .order_by(table.c.series_id, time_column)
         )

@@ -30,10 +30,11 @@ class Series(Base):
     """
 
     __tablename__ = "series"
-    __table_args__ = (UniqueConstraint("metric", "labels_hash"),)
+    # The hash leads: writers look series up by hash alone (it covers the metric too).
+    __table_args__ = (UniqueConstraint("labels_hash", "metric"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    metric: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(200), index=True)
     labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
     labels_hash: Mapped[str] = mapped_column(String(64))
     ci_source: Mapped[str | None] = mapped_column(String(40))

@@ -13,16 +13,16 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Collection, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from collectors.samples import Sample
 from collectors.store.binding import resolve_ci_ids
 from collectors.store.keys import SeriesKey
-from collectors.store.tables import SAMPLES, SERIES, dialect_insert
+from collectors.store.tables import SAMPLES, SERIES, dialect_insert, one_of
 from itsm_core.timeutil import utcnow
 
 log = logging.getLogger("fulcrum.collectors.store")
@@ -30,6 +30,9 @@ log = logging.getLogger("fulcrum.collectors.store")
 # Rows per executemany; hashes per IN list (well under the bound-parameter limits).
 _SAMPLE_CHUNK = 5000
 _HASH_CHUNK = 1000
+
+# ``series.last_sample_at`` is kept to within this (see _touch_series).
+LAST_SAMPLE_SLACK = timedelta(minutes=10)
 
 _MAX_METRIC = 200
 _MAX_CI_SOURCE = 40
@@ -73,7 +76,7 @@ def resolve_series(session: Session, keys: Collection[SeriesKey]) -> dict[Series
         now = utcnow()
         session.execute(
             dialect_insert(session, SERIES).on_conflict_do_nothing(
-                index_elements=["metric", "labels_hash"]
+                index_elements=["labels_hash", "metric"]
             ),
             [_new_series(by_hash[h], h, ci_ids, now) for h in missing],
         )
@@ -114,7 +117,7 @@ def _existing(session: Session, hashes: Iterable[str]) -> dict[str, tuple[int, i
     for start in range(0, len(wanted), _HASH_CHUNK):
         rows = session.execute(
             select(SERIES.c.labels_hash, SERIES.c.id, SERIES.c.ci_id).where(
-                SERIES.c.labels_hash.in_(wanted[start : start + _HASH_CHUNK])
+                one_of(session, SERIES.c.labels_hash, wanted[start : start + _HASH_CHUNK])
             )
         )
         for labels_hash, series_id, ci_id in rows:
@@ -156,11 +159,31 @@ def _insert_samples(session: Session, rows: list[tuple[int, datetime, float]]) -
 
 
 def _touch_series(session: Session, latest: dict[int, datetime]) -> None:
+    """Move ``last_sample_at`` forward — only when it lags by ``LAST_SAMPLE_SLACK``.
+
+    Every series is written every poll; rewriting its row each time would be most of the
+    store's write load (and table bloat on PostgreSQL) for a figure that retention and
+    people read at a coarser grain.
+    """
+    slack = LAST_SAMPLE_SLACK
+    rows = [(i, ts) for i, ts in sorted(latest.items())]
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement for the whole batch (an executemany is one round trip per row).
+        session.execute(
+            text(
+                "UPDATE series AS s SET last_sample_at = u.ts"
+                " FROM unnest(CAST(:ids AS integer[]), CAST(:tss AS timestamptz[])) AS u(id, ts)"
+                " WHERE s.id = u.id"
+                " AND (s.last_sample_at IS NULL OR s.last_sample_at < u.ts - :slack)"
+            ),
+            {"ids": [i for i, _ in rows], "tss": [ts for _, ts in rows], "slack": slack},
+        )
+        return
     last = SERIES.c.last_sample_at
     stmt = (
         update(SERIES)
         .where(SERIES.c.id == bindparam("b_id"))
-        .where(or_(last.is_(None), last < bindparam("b_ts")))
+        .where(or_(last.is_(None), last < bindparam("b_due")))
         .values(last_sample_at=bindparam("b_ts"))
     )
-    session.execute(stmt, [{"b_id": i, "b_ts": ts} for i, ts in sorted(latest.items())])
+    session.execute(stmt, [{"b_id": i, "b_ts": ts, "b_due": ts - slack} for i, ts in rows])

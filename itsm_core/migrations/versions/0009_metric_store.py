@@ -39,9 +39,10 @@ def upgrade() -> None:
             ["ci_id"], ["cis.id"], name=op.f("fk_series_ci_id_cis"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_series")),
-        sa.UniqueConstraint("metric", "labels_hash", name=op.f("uq_series_metric_labels_hash")),
+        sa.UniqueConstraint("labels_hash", "metric", name=op.f("uq_series_labels_hash_metric")),
     )
     op.create_index(op.f("ix_series_ci_id"), "series", ["ci_id"], unique=False)
+    op.create_index(op.f("ix_series_metric"), "series", ["metric"], unique=False)
     op.create_table(
         "samples",
         sa.Column("series_id", sa.Integer(), nullable=False),
@@ -105,5 +106,6 @@ def downgrade() -> None:
     op.drop_table("rollups")
     op.drop_index("ix_samples_ts", table_name="samples")
     op.drop_table("samples")
+    op.drop_index(op.f("ix_series_metric"), table_name="series")
     op.drop_index(op.f("ix_series_ci_id"), table_name="series")
     op.drop_table("series")
