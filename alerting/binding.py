@@ -20,13 +20,15 @@ Retired CIs are never bound. When several CIs match, active ones win, then the l
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from alerting.canonical import CanonicalAlert
@@ -182,25 +184,35 @@ class _Index:
         return UNBOUND
 
 
-def _indexed_candidates(session: Session, wants: Sequence[_Wanted]) -> list[ConfigurationItem]:
-    ids = {i for w in wants for i in (w.source_id, w.ci_id) if i is not None}
-    names = {n for w in wants for n in [w.ci_name, *w.hosts, w.node] if n}
-    addresses = {w.address for w in wants if w.address}
-    conditions = []
+@functools.cache
+def _indexed_statement(ids: bool, names: bool, addresses: bool, vmids: bool) -> Select[Any]:
+    """The candidate query for the keys a payload offers (built once per shape)."""
+    conditions: list[Any] = []
     if ids:
-        conditions.append(CI.id.in_(sorted(ids)))
+        conditions.append(CI.id.in_(bindparam("ids", expanding=True)))
     if names:
-        conditions.append(CI.name.in_(sorted(names)))
+        conditions.append(CI.name.in_(bindparam("names", expanding=True)))
     if addresses:
-        conditions.append(CI.management_address.in_(sorted(addresses)))
-    vmids = sorted({w.vm[1] for w in wants if w.vm})
+        conditions.append(CI.management_address.in_(bindparam("addresses", expanding=True)))
     if vmids:
         # Proxmox labels are explicit and outrank the host (often the PVE host itself).
-        conditions.append((CI.ci_class == VM) & CI.attributes["vmid"].as_integer().in_(vmids))
-    if not conditions:
+        vmid = CI.attributes["vmid"].as_integer()
+        conditions.append((CI.ci_class == VM) & vmid.in_(bindparam("vmids", expanding=True)))
+    return select(CI).where(or_(*conditions), CI.lifecycle != Lifecycle.RETIRED)
+
+
+def _indexed_candidates(session: Session, wants: Sequence[_Wanted]) -> list[ConfigurationItem]:
+    params = {
+        "ids": sorted({i for w in wants for i in (w.source_id, w.ci_id) if i is not None}),
+        "names": sorted({n for w in wants for n in [w.ci_name, *w.hosts, w.node] if n}),
+        "addresses": sorted({w.address for w in wants if w.address}),
+        "vmids": sorted({w.vm[1] for w in wants if w.vm}),
+    }
+    shape = tuple(bool(params[k]) for k in ("ids", "names", "addresses", "vmids"))
+    if not any(shape):
         return []
-    stmt = select(CI).where(or_(*conditions), CI.lifecycle != Lifecycle.RETIRED)
-    return list(session.scalars(stmt))
+    used = {k: v for k, v in params.items() if v}
+    return list(session.scalars(_indexed_statement(*shape), used))
 
 
 def _attribute_candidates(session: Session, wants: Sequence[_Wanted]) -> list[ConfigurationItem]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import String as SqlString
-from sqlalchemy import and_, exists, select, type_coerce
+from sqlalchemy import and_, bindparam, exists, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from alerting.canonical import AlertStatus
@@ -51,6 +51,25 @@ class Upstream:
     path: str  # "cpe-07 connected_to router-3"
 
 
+_onward = aliased(Rel)
+# One level of the upstream walk; ``more``: the CI reached depends on something itself.
+_UPSTREAM_LEVEL = (
+    select(
+        Rel.dependent_id,
+        Rel.dependency_id,
+        type_coerce(Rel.relation, SqlString),
+        CI.name,
+        exists(select(1).where(_onward.dependent_id == Rel.dependency_id)),
+    )
+    .join(CI, CI.id == Rel.dependency_id)
+    .where(
+        Rel.dependent_id.in_(bindparam("ids", expanding=True)),
+        CI.lifecycle != Lifecycle.RETIRED,
+    )
+    .order_by(Rel.dependency_id, Rel.id)
+)
+
+
 def upstream_of(
     session: Session, starts: Mapping[int, str], depth: int
 ) -> dict[int, list[Upstream]]:
@@ -61,22 +80,12 @@ def upstream_of(
     # CI id → the (start, path so far) that reached it on the last level.
     frontier: dict[int, list[tuple[int, list[str]]]] = {ci_id: [(ci_id, [])] for ci_id in starts}
     names = dict(starts)
-    onward = aliased(Rel)
     for level in range(1, depth + 1):
         if not frontier:
             break
-        stmt = select(
-            Rel.dependent_id,
-            Rel.dependency_id,
-            type_coerce(Rel.relation, SqlString),
-            CI.name,
-            exists(select(1).where(onward.dependent_id == Rel.dependency_id)),
-        ).join(CI, CI.id == Rel.dependency_id)
-        stmt = stmt.where(
-            Rel.dependent_id.in_(sorted(frontier)), CI.lifecycle != Lifecycle.RETIRED
-        ).order_by(Rel.dependency_id, Rel.id)
         following: dict[int, list[tuple[int, list[str]]]] = defaultdict(list)
-        for dependent, dependency, relation, name, more in session.execute(stmt):
+        rows = session.execute(_UPSTREAM_LEVEL, {"ids": sorted(frontier)})
+        for dependent, dependency, relation, name, more in rows:
             names[dependency] = name
             if relation == RelationType.HOSTS.value:
                 sentence = f"{name} {relation} {names.get(dependent, dependent)}"
@@ -115,41 +124,47 @@ class OpenIncident:
         return self.opened_by_alert and (self.firing_on_ci or recent)
 
 
+_FIRING = exists(
+    select(1).where(Alert.incident_id == Incident.id, Alert.status == AlertStatus.FIRING)
+)
+# Through the (ci_id, status, incident_id) index: the CI's own firing alerts, whatever
+# the incident's size.
+_FIRING_ON_CI = exists(
+    select(1).where(
+        and_(
+            Alert.ci_id == Incident.primary_ci_id,
+            Alert.status == AlertStatus.FIRING,
+            Alert.incident_id == Incident.id,
+        )
+    )
+)
+_OPEN_ON = (
+    select(
+        Incident.id,
+        Incident.primary_ci_id,
+        AlertIncident.opened_by_alert,
+        Incident.created_at,
+        AlertIncident.last_alert_at,
+        _FIRING,
+        _FIRING_ON_CI,
+    )
+    .outerjoin(AlertIncident, AlertIncident.incident_id == Incident.id)
+    .where(
+        Incident.primary_ci_id.in_(bindparam("ids", expanding=True)),
+        Incident.state.in_(OPEN_STATES),
+    )
+    .order_by(Incident.id)
+)
+
+
 def open_incidents_on(session: Session, ci_ids: Iterable[int]) -> dict[int, OpenIncident]:
     """CI id → the newest open incident whose primary CI it is (one query)."""
     ids = sorted(set(ci_ids))
     if not ids:
         return {}
-    firing = exists(
-        select(1).where(Alert.incident_id == Incident.id, Alert.status == AlertStatus.FIRING)
-    )
-    # (ci_id, status, incident_id) index: the CI's own firing alerts, whatever the
-    # incident's size.
-    on_ci = exists(
-        select(1).where(
-            and_(
-                Alert.ci_id == Incident.primary_ci_id,
-                Alert.status == AlertStatus.FIRING,
-                Alert.incident_id == Incident.id,
-            )
-        )
-    )
-    stmt = (
-        select(
-            Incident.id,
-            Incident.primary_ci_id,
-            AlertIncident.opened_by_alert,
-            Incident.created_at,
-            AlertIncident.last_alert_at,
-            firing,
-            on_ci,
-        )
-        .outerjoin(AlertIncident, AlertIncident.incident_id == Incident.id)
-        .where(Incident.primary_ci_id.in_(ids), Incident.state.in_(OPEN_STATES))
-        .order_by(Incident.id)
-    )
     out: dict[int, OpenIncident] = {}
-    for incident_id, ci_id, by_alert, created, last, any_firing, ci_firing in session.execute(stmt):
+    rows = session.execute(_OPEN_ON, {"ids": ids})
+    for incident_id, ci_id, by_alert, created, last, any_firing, ci_firing in rows:
         if ci_id is not None:
             out[ci_id] = OpenIncident(
                 incident_id, ci_id, bool(by_alert), created, last, bool(any_firing),

@@ -29,9 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from alerting.canonical import AlertSourceKind, AlertStatus, CanonicalAlert
@@ -60,6 +59,20 @@ _STATE = (
     Alert.starts_at,
     Alert.incident_id,
     Alert.suppressed_reason,
+)
+
+
+# Built once: constructing a statement costs more than running this one.
+_LOAD_STORED = select(*_STATE).where(
+    Alert.source == bindparam("source"),
+    Alert.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+)
+
+
+_SEEN = (
+    update(Alert)
+    .where(Alert.id.in_(bindparam("ids", expanding=True)))
+    .values(last_seen_at=bindparam("now"), duplicate_count=Alert.duplicate_count + 1)
 )
 
 
@@ -99,10 +112,8 @@ def load_stored(session: Session, keys: Iterable[Key]) -> dict[Key, Stored]:
         by_source[source].append(fingerprint)
     found: dict[Key, Stored] = {}
     for source, fingerprints in by_source.items():
-        stmt = select(*_STATE).where(
-            Alert.source == AlertSourceKind(source), Alert.fingerprint.in_(fingerprints)
-        )
-        for row in session.execute(stmt):
+        params = {"source": AlertSourceKind(source), "fingerprints": fingerprints}
+        for row in session.execute(_LOAD_STORED, params):
             found[(row.source, row.fingerprint)] = Stored(
                 row.id, row.status, row.starts_at, row.incident_id, row.suppressed_reason
             )
@@ -149,11 +160,8 @@ def seen(session: Session, alert_ids: Sequence[int], now: datetime) -> None:
     """A delivery repeated these alerts' current state: bump last seen and the count."""
     if not alert_ids:
         return
-    values: dict[str, Any] = {
-        "last_seen_at": now,
-        "duplicate_count": Alert.duplicate_count + 1,
-    }
     session.execute(
-        update(Alert).where(Alert.id.in_(sorted(alert_ids))).values(values),
+        _SEEN,
+        {"ids": sorted(alert_ids), "now": now},
         execution_options={"synchronize_session": False},
     )

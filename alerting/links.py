@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -119,6 +119,26 @@ def link_cis(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
         loaded = session.identity_map.get(identity_key(Incident, incident_id))
         if loaded is not None:
             session.expire(loaded, ["affected"])
+
+
+def _entry(incident_id: int, body: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "incident_id": incident_id,
+        "at": utcnow(),
+        "actor": ALERTING.name,
+        "kind": TimelineKind.ALERT,
+        "body": body[:20_000],
+        "data": dict(data),
+        "from_state": None,
+        "to_state": None,
+    }
+
+
+def notes(session: Session, entries: Iterable[tuple[int, str, Mapping[str, Any]]]) -> None:
+    """Several ``alert`` timeline entries in one statement."""
+    rows = [_entry(*entry) for entry in entries]
+    if rows:
+        session.execute(insert(TimelineEntry), rows)
 
 
 def note(session: Session, incident_id: int, body: str, data: Mapping[str, Any]) -> None:

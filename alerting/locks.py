@@ -22,9 +22,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, bindparam, select, text
+from sqlalchemy import Integer, Select, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -99,10 +99,8 @@ class IncidentRow(NamedTuple):
     auto_resolve: bool
 
 
-def _incident_rows(session: Session, ids: list[int], skip_locked: bool) -> dict[int, IncidentRow]:
-    if not ids:
-        return {}
-    stmt = (
+def _incident_statement(skip_locked: bool) -> Select[*tuple[Any, ...]]:
+    return (
         select(
             Incident.id,
             Incident.state,
@@ -116,13 +114,33 @@ def _incident_rows(session: Session, ids: list[int], skip_locked: bool) -> dict[
             AlertIncident.auto_resolve,
         )
         .outerjoin(AlertIncident, AlertIncident.incident_id == Incident.id)
-        .where(Incident.id.in_(ids))
+        .where(Incident.id.in_(bindparam("ids", expanding=True)))
         .order_by(Incident.id)
         .with_for_update(of=Incident, key_share=True, skip_locked=skip_locked)
     )
+
+
+_LOCK_INCIDENTS = {flag: _incident_statement(flag) for flag in (False, True)}
+
+
+def _incident_rows(session: Session, ids: list[int], skip_locked: bool) -> dict[int, IncidentRow]:
+    if not ids:
+        return {}
+    rows = session.execute(_LOCK_INCIDENTS[skip_locked], {"ids": ids})
     return {
-        row[0]: IncidentRow(*row[:7], row[7] is not None, bool(row[8]), bool(row[9]))
-        for row in session.execute(stmt)
+        row[0]: IncidentRow(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7] is not None,
+            bool(row[8]),
+            bool(row[9]),
+        )
+        for row in rows
     }
 
 

@@ -32,7 +32,7 @@ from alerting.choices import Binding, OccurrenceRole
 from alerting.dedup import Staged, Verdict
 from alerting.flapping import record_transition
 from alerting.intake_models import Alert, AlertOccurrence
-from alerting.links import add_links, follow_merges, link_cis, note, touch_links
+from alerting.links import add_links, follow_merges, link_cis, notes, touch_links
 from alerting.locks import IncidentRow, lock_incidents
 from alerting.notifications.outbox import NotificationEvent, notify_incident
 from alerting.opening import adopt_downstream, open_incident
@@ -81,8 +81,9 @@ class Pipeline:
             )
         self._incidents(works, candidates)
         self._insert_new([w for w in works if w.verdict == Verdict.NEW])
-        for incident_id, body, members, extra in self._notes:
-            note(self.session, incident_id, body, {**_data(members), **extra})
+        notes(
+            self.session, ((i, body, {**_data(ws), **extra}) for i, body, ws, extra in self._notes)
+        )
         self._occurrences(works)
         self._count(works)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session
 
 from alerting.intake_models import MaintenanceWindow
@@ -67,29 +67,32 @@ class _ChangeInProgress:
     title: str
 
 
-def active_windows(session: Session, now: datetime) -> list[MaintenanceWindow]:
-    stmt = (
-        select(MaintenanceWindow)
-        .where(MaintenanceWindow.starts_at <= now, MaintenanceWindow.ends_at > now)
-        .order_by(MaintenanceWindow.id)
+_NOW: BindParameter[datetime] = bindparam("now")
+_ACTIVE_WINDOWS = (
+    select(MaintenanceWindow)
+    .where(MaintenanceWindow.starts_at <= _NOW, MaintenanceWindow.ends_at > _NOW)
+    .order_by(MaintenanceWindow.id)
+)
+_CHANGES_IN_PROGRESS = (
+    select(ChangeCI.ci_id, Change.id, Change.title)
+    .join(Change, Change.id == ChangeCI.change_id)
+    .where(
+        Change.state == ChangeState.IMPLEMENTING,
+        Change.planned_start <= _NOW,
+        Change.planned_end > _NOW,
     )
-    return list(session.scalars(stmt))
+    .order_by(Change.id, ChangeCI.ci_id)
+)
+
+
+def active_windows(session: Session, now: datetime) -> list[MaintenanceWindow]:
+    return list(session.scalars(_ACTIVE_WINDOWS, {"now": now}))
 
 
 def changes_in_progress(session: Session, now: datetime) -> list[_ChangeInProgress]:
-    stmt = (
-        select(ChangeCI.ci_id, Change.id, Change.title)
-        .join(Change, Change.id == ChangeCI.change_id)
-        .where(
-            Change.state == ChangeState.IMPLEMENTING,
-            Change.planned_start <= now,
-            Change.planned_end > now,
-        )
-        .order_by(Change.id, ChangeCI.ci_id)
-    )
     return [
         _ChangeInProgress(ci_id, format_number(change_id), title)
-        for ci_id, change_id, title in session.execute(stmt)
+        for ci_id, change_id, title in session.execute(_CHANGES_IN_PROGRESS, {"now": now})
     ]
 
 

@@ -3,14 +3,15 @@
 
     .venv/bin/python bench/alert_ingest.py [--quick] [--skip-peer] [--databases sqlite,postgresql]
 
-For each batch size (1 and 20 alerts per post) and each database (SQLite, PostgreSQL) it
-starts ``fulcrum serve`` on a fresh, migrated database holding 5,000 CIs (20 township
-routers, the rest clinic CPEs ``connected_to`` them), makes an ``alert_source`` token
-with ``fulcrum token create``, and has 8 concurrent senders post the workload: 35,000
-fingerprints (7 per CI, bound by their ``ci`` label) firing, 20 % of them repeated later
-in other posts, 30 % resolved — de-duplication, CMDB binding, correlation and incident
-creation included. It prints alerts/s and p50/p99 latency per post, then checks the
-database holds every fingerprint.
+For each batch size (1 and 20 alerts per post) and each database (SQLite, PostgreSQL)
+it starts ``fulcrum serve`` on a fresh, migrated database holding 5,000 CIs (20 township
+routers, 500 clinic CPEs ``connected_to`` them, 4,480 standalone hosts), makes an
+``alert_source`` token with ``fulcrum token create``, and has 8 concurrent senders post
+the workload: 35,000 fingerprints (7 per CI, bound by their ``ci`` label) firing, 20 %
+of them repeated later in other posts, 30 % resolved, in a shuffled order — so
+de-duplication, CMDB binding, same-CI and upstream correlation (a router's incident
+adopting its CPEs') and incident creation are all in the figure. It prints alerts/s and
+p50/p99 latency per post, then checks the database holds every fingerprint.
 
 In the same run the same payloads go to the peer, Alerta 9.1 (``alerta-server``), on the
 local PostgreSQL at ``/webhooks/prometheus``, served by gunicorn (4 workers) with its
@@ -19,8 +20,8 @@ shipped plugins. Alerta is never installed into the project's venv: the bench ma
 gunicorn``, a fresh database ``alerta_bench`` per run, and drops both the database and
 the server afterwards. Alerta at ~110 alerts/s would need 8 minutes for the one-per-post
 workload, so it gets the first ``--peer-max-posts`` posts of the same stream (default
-6,000; the stream is shuffled, so its prefix has the same mix). Target: Fulcrum at least 10x
-Alerta's alerts/s.
+6,000; the stream is shuffled, so its prefix has the same mix). Target: Fulcrum at
+least 10x Alerta's alerts/s.
 
 Flags: ``--quick`` (100 CIs, 700 fingerprints: a smoke run), ``--skip-peer``,
 ``--pg-url`` (a PostgreSQL server URL; default ``FULCRUM_BENCH_PG_URL`` or
@@ -103,10 +104,14 @@ class Post:
 
 
 def ci_names(count: int) -> list[str]:
+    """Township routers, the clinic CPEs behind them (10 % of all), and standalone CIs."""
     routers = min(ROUTERS, max(1, count // 50))
-    return [f"router-{i:03d}" for i in range(routers)] + [
-        f"cpe-{i:05d}" for i in range(count - routers)
-    ]
+    cpes = count // 10
+    return (
+        [f"router-{i:03d}" for i in range(routers)]
+        + [f"cpe-{i:05d}" for i in range(cpes)]
+        + [f"host-{i:05d}" for i in range(count - routers - cpes)]
+    )
 
 
 def build_events(
@@ -348,9 +353,10 @@ def _engine(url: str) -> Engine:
 
 
 def load_cmdb(url: str, names: list[str]) -> None:
-    """Bulk-insert the CIs: routers, and CPEs ``connected_to`` a router each."""
+    """Bulk-insert the CIs: routers, CPEs ``connected_to`` a router each, and hosts."""
     now = utcnow()
     routers = [n for n in names if n.startswith("router-")]
+    cpes = [n for n in names if n.startswith("cpe-")]
     rows = [
         {
             "id": i + 1,
@@ -376,7 +382,7 @@ def load_cmdb(url: str, names: list[str]) -> None:
             "redundant": False,
             "created_at": now,
         }
-        for i in range(len(routers), len(names))
+        for i in range(len(routers), len(routers) + len(cpes))
     ]
     engine = _engine(url)
     try:
@@ -586,7 +592,8 @@ def main() -> None:
     events = build_events(names, fps, repeat_share=0.2, resolve_share=0.3, seed=args.seed)
     counts = {s: sum(e.status == s for e in events) for s in ("firing", "resolved")}
     print(
-        f"workload: {len(names)} CIs ({sum(n.startswith('router') for n in names)} routers), "
+        f"workload: {len(names)} CIs ({sum(n.startswith('router') for n in names)} routers, "
+        f"{sum(n.startswith('cpe') for n in names)} CPEs behind them), "
         f"{fps} fingerprints, {len(events)} alert events "
         f"({counts['firing']} firing incl. repeats, {counts['resolved']} resolved), "
         f"{args.senders} concurrent senders",

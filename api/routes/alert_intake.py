@@ -6,10 +6,16 @@ Authentication is what Alertmanager's ``http_config`` can send: ``Authorization:
 ``alert:ingest`` — ``alert_source`` has only that. A 2xx means the alerts are committed;
 a database outage answers 503 so Alertmanager retries (it never retries a 4xx). The same
 delivery twice creates nothing the second time (``duplicate_delivery: true``).
+
+A sender posts many times a second with the same token, so a successful authentication
+is remembered for ``AUTH_TTL_SECONDS`` (per app, keyed by the token's hash): a revoked or
+expired token stops working for the webhooks at most that long after.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -57,10 +63,32 @@ def _current_actor(
             "an `Authorization: Bearer <token>` header or HTTP basic auth with the token "
             "as password is required"
         )
+    return _authenticate(request, secret)
+
+
+AUTH_TTL_SECONDS = 5.0
+_AUTH_CACHE_SIZE = 1024
+
+
+def _authenticate(request: Request, secret: str) -> Actor:
+    cache: dict[str, tuple[float, Actor]] | None = getattr(
+        request.app.state, "alert_source_auth", None
+    )
+    if cache is None:
+        cache = request.app.state.alert_source_auth = {}
+    key = hashlib.sha256(secret.encode()).hexdigest()
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
     factory: sessionmaker[Session] = request.app.state.session_factory
     # Its own short read so authentication never shares the request's transaction.
     with factory() as session:
-        return people.authenticate(session, secret)
+        actor = people.authenticate(session, secret)
+    if len(cache) >= _AUTH_CACHE_SIZE:
+        cache.clear()
+    cache[key] = (now + AUTH_TTL_SECONDS, actor)
+    return actor
 
 
 def _may_ingest(actor: Annotated[Actor, Depends(_current_actor)]) -> Actor:

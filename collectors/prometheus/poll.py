@@ -6,13 +6,13 @@ The entry point (the CLI's ``fulcrum poll prometheus`` and the scheduler call it
         url: str,
         queries: Sequence[PrometheusQuery | str],
         *,
-        token: str | None = None,                  # bearer token
-        basic_auth: tuple[str, str] | None = None,  # or user + password
-        timeout: float = 10.0,                     # seconds, per request
+        token: str | None = None,                    # bearer token
+        basic_auth: tuple[str, str] | None = None,   # or user + password
+        timeout: float = 10.0,                       # seconds, per request
         verify: bool | str | ssl.SSLContext = True,  # TLS: on, off, a CA file, a context
-        at: datetime | None = None,                # evaluation time (default: now)
-        max_points: int = 11_000,                  # per series per range request
-        client: httpx.AsyncClient | None = None,   # reuse a client (its base_url wins)
+        at: datetime | None = None,                  # evaluation time (default: now)
+        max_points: int = 11_000,                    # per series per range request
+        client: httpx.AsyncClient | None = None,     # reuse a client (its base_url wins)
     ) -> PollResult
 
 A plain string in ``queries`` is an instant query named ``query`` (``query_2`` … for
