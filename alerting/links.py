@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -30,6 +30,11 @@ from itsm_core.timeutil import utcnow
 _MAX_HOPS = 5
 
 
+_MERGED = select(Incident.id, Incident.merged_into_id).where(
+    Incident.id.in_(bindparam("ids", expanding=True)), Incident.merged_into_id.is_not(None)
+)
+
+
 def follow_merges(session: Session, incident_ids: Iterable[int]) -> dict[int, int]:
     """Each incident id → the incident it ended up merged into (itself if none)."""
     final = {i: i for i in set(incident_ids)}
@@ -37,10 +42,8 @@ def follow_merges(session: Session, incident_ids: Iterable[int]) -> dict[int, in
     for _ in range(_MAX_HOPS):
         if not pending:
             break
-        stmt = select(Incident.id, Incident.merged_into_id).where(
-            Incident.id.in_(sorted(pending)), Incident.merged_into_id.is_not(None)
-        )
-        moved = {i: into for i, into in session.execute(stmt) if into is not None}
+        rows = session.execute(_MERGED, {"ids": sorted(pending)})
+        moved = {i: into for i, into in rows if into is not None}
         for start, current in final.items():
             if current in moved:
                 final[start] = moved[current]

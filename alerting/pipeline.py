@@ -49,6 +49,7 @@ from itsm_core.incidents.priority import PriorityMatrix
 
 R = OccurrenceRole
 _JOINING = (R.JOINED, R.SYMPTOM)
+_ALERT_COLUMNS = [c.key for c in Alert.__table__.columns if c.key != "id"]
 
 
 class Pipeline:
@@ -362,22 +363,18 @@ class Pipeline:
     # -- 4. writes ---------------------------------------------------------------------
 
     def _insert_new(self, works: Sequence[Work]) -> None:
-        """Insert the new alerts (fingerprint order) and learn their ids."""
+        """Insert the new alerts in one multi-row statement and learn their ids."""
         if not works:
             return
-        ordered = sorted(works, key=lambda w: w.alert.fingerprint)
-        table = Alert.__table__
+        by_fingerprint = {w.alert.fingerprint: w for w in works}  # unique per payload
         rows = [
-            {c.key: getattr(w.row, c.key) for c in table.columns if c.key != "id"} for w in ordered
+            {column: getattr(w.row, column) for column in _ALERT_COLUMNS}
+            for w in sorted(works, key=lambda w: w.alert.fingerprint)
         ]
         self.session.flush()
-        result = self.session.execute(
-            insert(Alert).returning(Alert.id, Alert.fingerprint, sort_by_parameter_order=True),
-            rows,
-        )
-        for work, (alert_id, fingerprint) in zip(ordered, result, strict=True):
-            assert fingerprint == work.alert.fingerprint
-            work.row.id = alert_id
+        stmt = insert(Alert).values(rows).returning(Alert.id, Alert.fingerprint)
+        for alert_id, fingerprint in self.session.execute(stmt):
+            by_fingerprint[fingerprint].row.id = alert_id
 
     def _occurrences(self, works: Sequence[Work]) -> None:
         inserts: list[dict[str, Any]] = []

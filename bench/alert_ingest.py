@@ -11,7 +11,9 @@ the workload: 35,000 fingerprints (7 per CI, bound by their ``ci`` label) firing
 of them repeated later in other posts, 30 % resolved, in a shuffled order — so
 de-duplication, CMDB binding, same-CI and upstream correlation (a router's incident
 adopting its CPEs') and incident creation are all in the figure. It prints alerts/s and
-p50/p99 latency per post, then checks the database holds every fingerprint.
+p50/p99 latency per post, then checks the database holds every fingerprint. The bench
+does not retry a 5xx as Alertmanager would: an error is counted, and its alerts are
+then missing from that check.
 
 In the same run the same payloads go to the peer, Alerta 9.1 (``alerta-server``), on the
 local PostgreSQL at ``/webhooks/prometheus``, served by gunicorn (4 workers) with its
