@@ -29,8 +29,9 @@ class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
         UniqueConstraint("source", "fingerprint"),
-        # "open alerts of this CI", "firing alerts of this incident": the hot reads.
-        Index("ix_alerts_ci_status", "ci_id", "status"),
+        # "open alerts of this CI" (and "is this incident's own CI still alerting",
+        # which must not scan a big incident's alerts), "firing alerts of this incident".
+        Index("ix_alerts_ci_status", "ci_id", "status", "incident_id"),
         Index("ix_alerts_incident_status", "incident_id", "status"),
     )
 

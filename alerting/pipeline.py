@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from alerting.actor import ALERTING
@@ -49,7 +49,9 @@ from itsm_core.incidents.priority import PriorityMatrix
 
 R = OccurrenceRole
 _JOINING = (R.JOINED, R.SYMPTOM)
-_ALERT_COLUMNS = [c.key for c in Alert.__table__.columns if c.key != "id"]
+_ALERTS = cast(Table, Alert.__table__)
+_ALERT_COLUMNS = [c.key for c in _ALERTS.columns if c.key != "id"]
+_INSERT_ALERTS = insert(_ALERTS).returning(_ALERTS.c.id, _ALERTS.c.fingerprint)
 
 
 class Pipeline:
@@ -372,8 +374,8 @@ class Pipeline:
             for w in sorted(works, key=lambda w: w.alert.fingerprint)
         ]
         self.session.flush()
-        stmt = insert(Alert).values(rows).returning(Alert.id, Alert.fingerprint)
-        for alert_id, fingerprint in self.session.execute(stmt):
+        # Batched by the driver layer ("insertmanyvalues"); rows come back in any order.
+        for alert_id, fingerprint in self.session.execute(_INSERT_ALERTS, rows):
             by_fingerprint[fingerprint].row.id = alert_id
 
     def _occurrences(self, works: Sequence[Work]) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from alerting.actor import ALERTING
 from alerting.canonical import AlertStatus
 from alerting.intake_models import Alert, AlertIncident
-from alerting.links import merged_family, note
+from alerting.links import merged_family, notes
 from alerting.locks import IncidentRow
 from alerting.notifications.outbox import NotificationEvent, notify_incident
 from itsm_core.incidents import lifecycle
@@ -87,6 +88,11 @@ def settle(
     tallies = _tallies(session, ids)
     done: list[int] = []
     all_resolved: list[int] = []
+    entries: list[tuple[int, str, dict[str, Any]]] = []
+
+    def note(_: Session, incident_id: int, body: str, data: dict[str, Any]) -> None:
+        entries.append((incident_id, body, data))
+
     for incident_id in ids:
         row = incidents[incident_id]
         tally = tallies[incident_id]
@@ -129,6 +135,7 @@ def settle(
         note(session, incident_id, body, {**data, "auto_resolve": False})
         incident = session.get_one(Incident, incident_id)
         notify_incident(session, incident, NotificationEvent.ALERTS_RESOLVED, now)
+    notes(session, entries)
     if all_resolved:
         session.execute(
             update(AlertIncident)

@@ -189,7 +189,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "fingerprint", name=op.f("uq_alerts_source_fingerprint")),
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
-        batch_op.create_index("ix_alerts_ci_status", ["ci_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_alerts_ci_status", ["ci_id", "status", "incident_id"], unique=False
+        )
         batch_op.create_index("ix_alerts_incident_status", ["incident_id", "status"], unique=False)
 
     op.create_table(
