@@ -49,11 +49,3 @@ def record_transition(alert: Alert, now: datetime, cfg: AlertingSettings) -> Fla
         alert.flapping_since = now
         started = True
     return Flap(alert.flapping, started, ended)
-
-
-def still_flapping(alert: Alert, now: datetime, cfg: AlertingSettings) -> bool:
-    """Whether ``alert`` flaps as of ``now`` (its flag, unless it has been quiet since)."""
-    if not alert.flapping or not alert.transitions:
-        return False
-    last = max(datetime.fromisoformat(t) for t in alert.transitions)
-    return now - last < timedelta(minutes=cfg.flapping_quiet_minutes)

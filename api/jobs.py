@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerting.jobs import run_deadman_check
+from alerting.jobs import prune_webhook_deliveries, run_deadman_check
 from alerting.jobs_notify import run_dispatch, run_escalations
 from api.background import PeriodicJob, Service
 from collectors.jobs import collector_service, roll_up_and_expire_metrics
@@ -53,6 +53,7 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("escalations", 30, run_escalations),
     PeriodicJob("notifications_dispatch", 10, run_dispatch),
     PeriodicJob("alerting_deadman", 60, run_deadman_check),
+    PeriodicJob("alerting_prune_deliveries", 3600, prune_webhook_deliveries),
     # Metric store: [metrics] retention and roll-up settings.
     PeriodicJob("metrics_rollup_retention", 300, roll_up_and_expire_metrics),
 ]
